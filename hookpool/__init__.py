@@ -1,0 +1,3 @@
+"""hookpool: webhook delivery for multi-tenant platforms, on Redis and RQ workers."""
+
+__version__ = "0.1.0"

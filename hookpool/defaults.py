@@ -1,0 +1,61 @@
+"""Default values, each with its meaning and unit.
+
+Stored settings (expiry, threshold) can be changed per system and per account
+with the control script; the tunables below are read from HOOKPOOL_* environment
+variables by config.py.
+"""
+
+# The failure window: failed attempts older than this no longer count.
+FAILURE_EXPIRY_MS = 60_000
+# A hook is disabled when this many failed attempts fall inside the window.
+DISABLE_THRESHOLD = 6
+# Upper bounds the control script accepts for the two settings above.
+MAX_FAILURE_EXPIRY_MS = 7 * 24 * 3600 * 1000
+MAX_DISABLE_THRESHOLD = 10_000
+
+# Hook field defaults and limits, as Kazoo's.
+HOOK_RETRIES = 2
+MAX_HOOK_RETRIES = 4
+HOOK_HTTP_VERB = "post"
+HOOK_FORMAT = "form-data"
+MAX_URI_LENGTH = 2048
+MAX_NAME_LENGTH = 256
+MAX_CUSTOM_DATA_ITEMS = 64
+MAX_CUSTOM_DATA_VALUE_LENGTH = 1024
+
+# Delivery.
+CONNECT_TIMEOUT_S = 5.0
+# Total time one attempt may take, from connecting to the last byte read.
+DELIVERY_DEADLINE_S = 15.0
+# First retry delay; each later retry doubles it, up to the cap, with jitter.
+RETRY_BACKOFF_S = 2
+RETRY_BACKOFF_MAX_S = 60
+# A receiver's Retry-After is honoured up to this many seconds.
+RETRY_AFTER_MAX_S = 300
+# How much of a response body is read and kept; the rest is discarded.
+RESPONSE_BODY_MAX_BYTES = 64 * 1024
+# How much of a request or response body the attempts log keeps.
+ATTEMPT_BODY_LOG_BYTES = 4 * 1024
+
+# The attempts log keeps at most this many entries per account, and none older
+# than the age limit (trimmed by the disable pass).
+ATTEMPTS_MAX_PER_ACCOUNT = 1000
+ATTEMPTS_MAX_AGE_S = 7 * 24 * 3600
+
+# Events.
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_EVENT_DEPTH = 32
+
+# RQ bookkeeping: how long failed delivery jobs stay in RQ's failed registry,
+# and how long an RQ job may run before RQ kills it.
+JOB_FAILURE_TTL_S = 7 * 24 * 3600
+DELIVERY_JOB_TIMEOUT_S = 60
+FANOUT_JOB_TIMEOUT_S = 60
+DISABLE_PASS_TIMEOUT_S = 600
+
+# The disable pass runs every expiry / 4, clamped to these bounds.
+DISABLE_PASS_MIN_INTERVAL_S = 1
+DISABLE_PASS_MAX_INTERVAL_S = 300
+
+# Worker housekeeping: how often a worker looks for jobs abandoned by dead workers.
+WORKER_MAINTENANCE_INTERVAL_S = 60

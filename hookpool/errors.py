@@ -1,0 +1,39 @@
+"""Every error hookpool raises on purpose descends from HookpoolError.
+
+Callers that only want to know "did hookpool refuse this?" catch the root; the
+control script turns any of them into one line on stderr.
+"""
+
+
+class HookpoolError(Exception):
+    """Root of hookpool's own errors."""
+
+
+class ConfigurationError(HookpoolError):
+    """An environment variable or setting has a value hookpool cannot use."""
+
+
+class RedisUnavailable(HookpoolError):
+    """No Redis server answered at the configured address."""
+
+
+class ValidationError(HookpoolError):
+    """Input (a hook field, an event, a CLI argument) breaks a rule.
+
+    The message names the field and shows the bad value.
+    """
+
+    def __init__(self, field, value, rule):
+        self.field = field
+        self.value = value
+        self.rule = rule
+        super().__init__(f"{field}: {value!r} {rule}")
+
+
+class NotFound(HookpoolError):
+    """An account or hook id that does not exist."""
+
+    def __init__(self, kind, object_id):
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__(f"no {kind} with id {object_id!r}")

@@ -1,0 +1,141 @@
+"""Event types, event validation, and which hooks an event fires.
+
+An event is a JSON object naming its account (account_id) and its type
+(hook_event, as Kazoo's call events do; other payloads take the type from the
+publisher). Fan-out: the account's own hooks for the type or `all`, plus each
+ancestor's hooks that include subaccounts. Nothing reaches another tenant.
+"""
+
+import json
+from dataclasses import dataclass
+
+from . import defaults
+from .errors import ValidationError
+from .ids import check_id
+
+EVENT_TYPES = (
+    "channel_create",
+    "channel_answer",
+    "channel_bridge",
+    "channel_destroy",
+    "object",
+    "notifications",
+    "parking",
+)
+ALL = "all"
+INDEXED_EVENT_TYPES = EVENT_TYPES + (ALL,)
+
+OBJECT_ACTIONS = ("doc_created", "doc_edited", "doc_deleted")
+
+
+def normalize_event_type(value, field="hook", allow_all=True):
+    """Lower-case an event type name (Kazoo accepts CHANNEL_CREATE too) and check it."""
+    known = INDEXED_EVENT_TYPES if allow_all else EVENT_TYPES
+    if not isinstance(value, str) or value.lower() not in known:
+        raise ValidationError(field, value, f"is not an event type; known types: {', '.join(known)}")
+    return value.lower()
+
+
+@dataclass(frozen=True)
+class Event:
+    account_id: str
+    event_type: str
+    payload: dict
+
+    def to_job_args(self):
+        return {"account_id": self.account_id, "event_type": self.event_type, "payload": self.payload}
+
+    @classmethod
+    def from_job_args(cls, args):
+        return cls(args["account_id"], args["event_type"], args["payload"])
+
+
+def make_event(payload, event_type=None, account_id=None):
+    """Validate one published payload and return it as an Event.
+
+    event_type names the type for payloads that do not carry hook_event;
+    account_id, when given, replaces the payload's own account_id.
+    """
+    if not isinstance(payload, dict):
+        raise ValidationError("event", _short(payload), "is not a JSON object")
+    _check_depth(payload)
+
+    if account_id is not None:
+        payload = {**payload, "account_id": account_id}
+    if "account_id" not in payload:
+        raise ValidationError("account_id", None, "is missing from the event")
+    account = check_id("account_id", payload["account_id"])
+
+    named = payload.get("hook_event")
+    if named is not None:
+        named = normalize_event_type(named, "hook_event", allow_all=False)
+    given = normalize_event_type(event_type, "event type", allow_all=False) if event_type else None
+    if named and given and named != given:
+        raise ValidationError("hook_event", payload["hook_event"], f"contradicts the event type given, {given!r}")
+    if not (named or given):
+        raise ValidationError("hook_event", None, "is missing; name the event type (publish --event TYPE)")
+
+    return Event(account, named or given, payload)
+
+
+def parse_event_text(text, event_type=None, account_id=None):
+    """Parse one JSON text (an object or an array of objects) into Events."""
+    if len(text) > defaults.MAX_EVENT_BYTES:
+        raise ValidationError("event", f"{len(text)} bytes", f"is larger than {defaults.MAX_EVENT_BYTES} bytes")
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError("event", _short(text), f"is not valid JSON ({exc})") from None
+    items = document if isinstance(document, list) else [document]
+    return [make_event(item, event_type, account_id) for item in items]
+
+
+def _check_depth(value, depth=0):
+    if depth > defaults.MAX_EVENT_DEPTH:
+        raise ValidationError("event", "...", f"nests deeper than {defaults.MAX_EVENT_DEPTH} levels")
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        _check_depth(child, depth + 1)
+
+
+def _short(value, limit=60):
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def hook_wants(hook, event):
+    """Whether an enabled hook, found in the index for this event, should fire for it.
+
+    The index already settled type and tenancy; this applies what the index cannot:
+    enabled, internal legs and the modifiers of notifications and object hooks.
+    """
+    if not hook.enabled:
+        return False
+    if not hook.include_internal_legs and event.payload.get("is_internal_leg") is True:
+        return False
+    return _modifiers_match(hook, event)
+
+
+def _modifiers_match(hook, event):
+    if hook.hook != event.event_type and hook.hook != ALL:
+        return False
+    if event.event_type == "notifications" and hook.hook == "notifications":
+        wanted = hook.custom_data.get("type", ALL)
+        return wanted == ALL or wanted == event.payload.get("event_name")
+    if event.event_type == "object" and hook.hook == "object":
+        wanted_type = hook.custom_data.get("type", ALL)
+        wanted_action = hook.custom_data.get("action", ALL)
+        return (wanted_type in (ALL, event.payload.get("type"))
+                and wanted_action in (ALL, event.payload.get("action")))
+    return True
+
+
+# custom_data keys that select events rather than add to the payload.
+MODIFIER_KEYS = {"notifications": ("type",), "object": ("type", "action")}
+
+
+def payload_for(hook, event):
+    """The body a hook receives: the event with the hook's custom_data merged over it."""
+    skipped = MODIFIER_KEYS.get(hook.hook, ())
+    extra = {k: v for k, v in hook.custom_data.items() if k not in skipped}
+    return {**event.payload, **extra} if extra else event.payload

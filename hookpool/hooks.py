@@ -1,0 +1,366 @@
+"""Hooks: their fields, validation, storage and the fan-out index.
+
+A hook is one Redis hash (keys.hook). Alongside it, the hook id sits in its
+account's set of hooks and in one index set per (account, event type): the
+account's own events, and, for hooks that include subaccounts, its
+descendants' events. Every write that touches a hook and its index runs in one
+MULTI/EXEC, so a reader never sees one without the other.
+"""
+
+import base64
+import json
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from urllib.parse import urlsplit
+
+from redis.exceptions import WatchError
+
+from . import accounts, defaults, keys
+from .errors import NotFound, ValidationError
+from .events import ALL, OBJECT_ACTIONS, normalize_event_type
+from .ids import check_id, new_id
+
+HTTP_VERBS = ("get", "post", "put")
+FORMATS = ("form-data", "json")
+SECRET_PREFIX = "whsec_"
+DISABLED_BY_OPERATOR = "operator"
+DISABLED_BY_SYSTEM = "system"
+TOO_MANY_FAILURES = "too many failed attempts"
+
+# Fields a caller may set; the rest are kept by the system.
+EDITABLE = (
+    "name", "uri", "http_verb", "hook", "retries", "format", "enabled",
+    "include_subaccounts", "include_internal_legs", "custom_data",
+)
+_CONTROL_CHARS = re.compile(r"[\x00-\x20\x7f]")
+
+
+@dataclass
+class Hook:
+    id: str
+    account_id: str
+    name: str
+    uri: str
+    hook: str
+    http_verb: str = defaults.HOOK_HTTP_VERB
+    retries: int = defaults.HOOK_RETRIES
+    format: str = defaults.HOOK_FORMAT
+    enabled: bool = True
+    include_subaccounts: bool = False
+    include_internal_legs: bool = True
+    custom_data: dict = field(default_factory=dict)
+    secret: str = ""
+    disabled_by: str = ""
+    disabled_reason: str = ""
+    created_ms: int = 0
+    modified_ms: int = 0
+
+    def to_dict(self):
+        """The hook as shown to operators: every field but the secret, which is never shown again."""
+        shown = asdict(self)
+        del shown["secret"]
+        shown["signed"] = bool(self.secret)
+        return shown
+
+    def to_hash(self):
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "custom_data"},
+            "custom_data": json.dumps(self.custom_data, sort_keys=True),
+            "enabled": int(self.enabled),
+            "include_subaccounts": int(self.include_subaccounts),
+            "include_internal_legs": int(self.include_internal_legs),
+        }
+
+    @classmethod
+    def from_hash(cls, raw):
+        text = {k.decode(): v.decode() for k, v in raw.items()}
+        return cls(
+            id=text["id"],
+            account_id=text["account_id"],
+            name=text["name"],
+            uri=text["uri"],
+            hook=text["hook"],
+            http_verb=text["http_verb"],
+            retries=int(text["retries"]),
+            format=text["format"],
+            enabled=text["enabled"] == "1",
+            include_subaccounts=text["include_subaccounts"] == "1",
+            include_internal_legs=text["include_internal_legs"] == "1",
+            custom_data=json.loads(text["custom_data"]),
+            secret=text.get("secret", ""),
+            disabled_by=text.get("disabled_by", ""),
+            disabled_reason=text.get("disabled_reason", ""),
+            created_ms=int(text.get("created_ms", 0)),
+            modified_ms=int(text.get("modified_ms", 0)),
+        )
+
+    def index_keys(self):
+        """The index sets this hook belongs to."""
+        found = [keys.own_event_index(self.account_id, self.hook)]
+        if self.include_subaccounts:
+            found.append(keys.descendant_event_index(self.account_id, self.hook))
+        return found
+
+
+# --- validation -----------------------------------------------------------
+
+def check_uri(value):
+    if not isinstance(value, str) or not value:
+        raise ValidationError("uri", value, "must be an absolute http or https URL")
+    if len(value) > defaults.MAX_URI_LENGTH:
+        raise ValidationError("uri", value[:40] + "...", f"is longer than {defaults.MAX_URI_LENGTH} characters")
+    if _CONTROL_CHARS.search(value) or not value.isascii():
+        raise ValidationError("uri", value, "has spaces, control or non-ASCII characters; percent-encode them")
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValidationError("uri", value, f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("uri", value, "must be an absolute http or https URL")
+    if parts.fragment or value.endswith("#"):
+        raise ValidationError("uri", value, "must not have a #fragment (it is never sent)")
+    return value
+
+
+def _check_choice(name, value, choices):
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ValidationError(name, value, f"must be one of {', '.join(choices)}")
+    return value.lower()
+
+
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise ValidationError(name, value, "must be true or false")
+    return value
+
+
+def _check_retries(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("retries", value, "must be a whole number")
+    if not 0 <= value <= defaults.MAX_HOOK_RETRIES:
+        raise ValidationError("retries", value, f"must be between 0 and {defaults.MAX_HOOK_RETRIES}")
+    return value
+
+
+def _check_name(value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("name", value, "must not be empty")
+    if len(value) > defaults.MAX_NAME_LENGTH:
+        raise ValidationError("name", value[:40] + "...", f"is longer than {defaults.MAX_NAME_LENGTH} characters")
+    return value.strip()
+
+
+def _check_custom_data(value):
+    if not isinstance(value, dict):
+        raise ValidationError("custom_data", value, "must be an object of strings")
+    if len(value) > defaults.MAX_CUSTOM_DATA_ITEMS:
+        raise ValidationError("custom_data", f"{len(value)} items", f"has more than {defaults.MAX_CUSTOM_DATA_ITEMS}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValidationError("custom_data", key, "keys must be non-empty strings")
+        if not isinstance(item, str):
+            raise ValidationError(f"custom_data.{key}", item, "must be a string")
+        if len(item) > defaults.MAX_CUSTOM_DATA_VALUE_LENGTH:
+            raise ValidationError(f"custom_data.{key}", item[:40] + "...",
+                                  f"is longer than {defaults.MAX_CUSTOM_DATA_VALUE_LENGTH} characters")
+    return dict(value)
+
+
+def _check_modifiers(event_type, custom_data):
+    """notifications hooks name their notification; object hooks their document type and action."""
+    if event_type == "notifications" and not custom_data.get("type"):
+        raise ValidationError("custom_data.type", None,
+                              "is required for notifications hooks: a notification name such as voicemail_new, or all")
+    if event_type == "object":
+        if not custom_data.get("type"):
+            raise ValidationError("custom_data.type", None,
+                                  "is required for object hooks: a document type such as user or device, or all")
+        action = custom_data.get("action")
+        if action not in OBJECT_ACTIONS + (ALL,):
+            raise ValidationError("custom_data.action", action,
+                                  f"is required for object hooks: one of {', '.join(OBJECT_ACTIONS)}, all")
+
+
+CHECKS = {
+    "name": _check_name,
+    "uri": check_uri,
+    "http_verb": lambda v: _check_choice("http_verb", v, HTTP_VERBS),
+    "hook": lambda v: normalize_event_type(v, "hook"),
+    "retries": _check_retries,
+    "format": lambda v: _check_choice("format", v, FORMATS),
+    "enabled": lambda v: _check_bool("enabled", v),
+    "include_subaccounts": lambda v: _check_bool("include_subaccounts", v),
+    "include_internal_legs": lambda v: _check_bool("include_internal_legs", v),
+    "custom_data": _check_custom_data,
+}
+
+
+def validate_fields(fields):
+    """Check and normalise caller-supplied fields; unknown fields are an error."""
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise ValidationError("field", unknown[0], f"is not a hook field; fields are: {', '.join(EDITABLE)}")
+    return {name: CHECKS[name](value) for name, value in fields.items()}
+
+
+def check_secret(value):
+    """A Standard Webhooks secret: whsec_ followed by base64 of 24 to 64 random bytes."""
+    if not isinstance(value, str) or not value.startswith(SECRET_PREFIX):
+        raise ValidationError("secret", "(hidden)", f"must start with {SECRET_PREFIX}")
+    try:
+        raw = base64.b64decode(value[len(SECRET_PREFIX):], validate=True)
+    except ValueError:
+        raise ValidationError("secret", "(hidden)", "is not valid base64 after whsec_") from None
+    if not 24 <= len(raw) <= 64:
+        raise ValidationError("secret", "(hidden)", "must encode 24 to 64 bytes")
+    return value
+
+
+def new_secret():
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+# --- storage --------------------------------------------------------------
+
+def create_hook(redis, account_id, fields, secret=None, hook_id=None, now_ms=None):
+    """Validate fields and store a new hook of account_id; return it."""
+    account = accounts.get_account(redis, account_id)
+    for required in ("name", "uri", "hook"):
+        if fields.get(required) in (None, ""):
+            raise ValidationError(required, fields.get(required), "is required")
+    checked = validate_fields(fields)
+    _check_modifiers(checked["hook"], checked.get("custom_data", {}))
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+
+    hook = Hook(
+        id=check_id("id", hook_id) if hook_id else new_id(),
+        account_id=account.id,
+        secret=check_secret(secret) if secret else "",
+        created_ms=now_ms,
+        modified_ms=now_ms,
+        **checked,
+    )
+    if not hook.enabled:
+        hook.disabled_by = DISABLED_BY_OPERATOR
+    if redis.exists(keys.hook(hook.id)):
+        raise ValidationError("id", hook.id, "is already a hook")
+
+    with redis.pipeline() as pipe:
+        pipe.hset(keys.hook(hook.id), mapping=hook.to_hash())
+        pipe.sadd(keys.account_hooks(account.id), hook.id)
+        for index_key in hook.index_keys():
+            pipe.sadd(index_key, hook.id)
+        pipe.execute()
+    return hook
+
+
+def get_hook(redis, hook_id, account_id=None):
+    """Load a hook; with account_id, a hook of another account is reported as not found."""
+    hook_id = check_id("hook", hook_id)
+    raw = redis.hgetall(keys.hook(hook_id))
+    if not raw:
+        raise NotFound("hook", hook_id)
+    hook = Hook.from_hash(raw)
+    if account_id is not None and hook.account_id != account_id:
+        raise NotFound("hook", hook_id)
+    return hook
+
+
+def load_hooks(redis, hook_ids):
+    """Load many hooks in one round trip, skipping ids that no longer exist."""
+    with redis.pipeline(transaction=False) as pipe:
+        for hook_id in hook_ids:
+            pipe.hgetall(keys.hook(hook_id))
+        raws = pipe.execute()
+    return [Hook.from_hash(raw) for raw in raws if raw]
+
+
+def list_hooks(redis, account_id=None):
+    """Hooks of one account, or of every account; sorted by account, then name."""
+    if account_id is not None:
+        account_ids = [accounts.get_account(redis, account_id).id]
+    else:
+        account_ids = sorted(i.decode() for i in redis.smembers(keys.ACCOUNTS))
+    with redis.pipeline(transaction=False) as pipe:
+        for each in account_ids:
+            pipe.smembers(keys.account_hooks(each))
+        hook_ids = [m.decode() for members in pipe.execute() for m in members]
+    return sorted(load_hooks(redis, hook_ids), key=lambda h: (h.account_id, h.name, h.id))
+
+
+def update_hook(redis, hook_id, fields, now_ms=None):
+    """Change some fields of a hook; the whole result is validated before anything is written.
+
+    The hook is read and rewritten under WATCH, so a concurrent change (the
+    disable pass, another operator) is never silently overwritten: we re-read
+    and apply the fields again.
+    """
+    checked = validate_fields(fields)
+    hook_key = keys.hook(check_id("hook", hook_id))
+    with redis.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(hook_key)
+                old = get_hook(pipe, hook_id)
+                new = _updated(old, checked, now_ms)
+                pipe.multi()
+                _queue_replace(pipe, old, new)
+                pipe.execute()
+                return new
+            except WatchError:
+                continue
+
+
+def _updated(old, checked, now_ms):
+    new = Hook(**{**asdict(old), **checked})
+    _check_modifiers(new.hook, new.custom_data)
+    if "enabled" in checked and checked["enabled"] != old.enabled:
+        new.disabled_by, new.disabled_reason = ("", "") if new.enabled else (DISABLED_BY_OPERATOR, "")
+    new.modified_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return new
+
+
+def set_enabled(redis, hook_id, enabled, now_ms=None):
+    """Enable or disable a hook as the operator. Enabling clears its old failures."""
+    hook = update_hook(redis, hook_id, {"enabled": enabled}, now_ms=now_ms)
+    if enabled:
+        from .failures import flush_hook
+        flush_hook(redis, hook.id)
+    return hook
+
+
+def _queue_replace(pipe, old, new):
+    for index_key in set(old.index_keys()) - set(new.index_keys()):
+        pipe.srem(index_key, old.id)
+    for index_key in new.index_keys():
+        pipe.sadd(index_key, new.id)
+    pipe.delete(keys.hook(old.id))
+    pipe.hset(keys.hook(new.id), mapping=new.to_hash())
+
+
+def delete_hook(redis, hook_id):
+    hook = get_hook(redis, hook_id)
+    with redis.pipeline() as pipe:
+        for index_key in hook.index_keys():
+            pipe.srem(index_key, hook.id)
+        pipe.srem(keys.account_hooks(hook.account_id), hook.id)
+        pipe.srem(keys.FAILING_HOOKS, hook.id)
+        pipe.delete(keys.hook(hook.id), keys.hook_failures(hook.id))
+        pipe.execute()
+    return hook
+
+
+def hooks_for_event(redis, event, ancestor_ids):
+    """Hooks whose index entries say they may fire for event (before hook_wants filters)."""
+    index_keys = [
+        keys.own_event_index(event.account_id, event.event_type),
+        keys.own_event_index(event.account_id, ALL),
+    ]
+    for ancestor_id in ancestor_ids:
+        index_keys.append(keys.descendant_event_index(ancestor_id, event.event_type))
+        index_keys.append(keys.descendant_event_index(ancestor_id, ALL))
+    hook_ids = sorted(m.decode() for m in redis.sunion(index_keys))
+    return load_hooks(redis, hook_ids)

@@ -1,0 +1,1 @@
+"""The worker side: jobs that fan events out and deliver them, and the worker process."""

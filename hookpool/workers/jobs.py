@@ -1,0 +1,159 @@
+"""The RQ jobs: fan_out turns one event into deliveries; deliver makes one attempt.
+
+A delivery's RQ job id is its delivery id: it stays the same across retries,
+which RQ runs as the same job, so receivers can deduplicate on X-Delivery-ID.
+Retries go through RQ: a failed attempt with retries left returns rq.Retry
+with the backoff delay, and RQ schedules the job again.
+"""
+
+import logging
+import time
+
+import requests
+from rq import Retry, get_current_job
+
+from .. import attempts, defaults, failures, hooks, keys, queues, settings
+from ..config import load_config
+from ..errors import NotFound
+from ..events import Event, hook_wants, payload_for
+from ..ids import new_id
+from .backoff import retry_delay_s
+from .sending import build_request, send
+
+log = logging.getLogger(__name__)
+
+DELIVER = "hookpool.workers.jobs.deliver"
+SKIPPED = "skipped"
+
+# One keep-alive HTTP session per worker process, made on first use.
+_session = None
+
+
+class DeliveryFailed(Exception):
+    """The last allowed attempt of a delivery failed; RQ files the job as failed."""
+
+
+def http_session():
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        # Proxies from the environment would send deliveries somewhere other than the hook's URI.
+        _session.trust_env = False
+    return _session
+
+
+def fan_out(event_args):
+    """RQ job: enqueue one delivery job for every hook the event fires."""
+    job = get_current_job()
+    redis = job.connection
+    event = Event.from_job_args(event_args)
+
+    account_path = redis.hget(keys.account(event.account_id), "path")
+    if account_path is None:
+        log.warning("event %s dropped: account %s was deleted after publishing", job.id, event.account_id)
+        return 0
+    ancestor_ids = account_path.decode().split(",") if account_path else []
+
+    wanted = [h for h in hooks.hooks_for_event(redis, event, ancestor_ids) if hook_wants(h, event)]
+    enqueue_deliveries(redis, event, wanted)
+    log.info("event %s %s in account %s: %d deliveries", job.id, event.event_type, event.account_id, len(wanted))
+    return len(wanted)
+
+
+def enqueue_deliveries(redis, event, wanted_hooks):
+    queue = queues.queue(redis, queues.DELIVERIES)
+    jobs = [
+        queue.prepare_data(
+            DELIVER,
+            args=({"hook_id": hook.id, "event": event.to_job_args()},),
+            job_id=new_id(),
+            result_ttl=0,
+            failure_ttl=defaults.JOB_FAILURE_TTL_S,
+            timeout=defaults.DELIVERY_JOB_TIMEOUT_S,
+        )
+        for hook in wanted_hooks
+    ]
+    if jobs:
+        queue.enqueue_many(jobs)
+
+
+def deliver(delivery_args):
+    """RQ job: one attempt of one delivery; returns Retry while attempts remain."""
+    job = get_current_job()
+    redis = job.connection
+    config = load_config()
+    attempt = (job.number_of_retries or 0) + 1
+    event = Event.from_job_args(delivery_args["event"])
+
+    hook = _current_hook(redis, delivery_args["hook_id"])
+    if hook is None or not hook.enabled:
+        log.info("delivery %s skipped: hook %s is %s", job.id, delivery_args["hook_id"],
+                 "deleted" if hook is None else "disabled")
+        return SKIPPED
+
+    request = build_request(hook, payload_for(hook, event), job.id, attempt)
+    outcome = send(http_session(), request, config.connect_timeout_s, config.delivery_deadline_s)
+    retries_left = max(0, hook.retries - (attempt - 1))
+    _record(redis, hook, event, job.id, attempt, retries_left, request, outcome)
+
+    if outcome.ok:
+        log.info("delivery %s to hook %s: delivered, HTTP %s in %d ms (try %d)",
+                 job.id, hook.id, outcome.status, outcome.elapsed_ms, attempt)
+        return outcome.status
+    if retries_left > 0:
+        delay_s = retry_delay_s(attempt, config.retry_backoff_s, config.retry_backoff_max_s,
+                                outcome.retry_after_s, config.retry_after_max_s)
+        log.info("delivery %s to hook %s: %s (%s), try %d; retrying in %d s",
+                 job.id, hook.id, outcome.kind, outcome.reason, attempt, delay_s)
+        return Retry(max=hook.retries, interval=[delay_s])
+    log.warning("delivery %s to hook %s: %s (%s), try %d; no retries left",
+                job.id, hook.id, outcome.kind, outcome.reason, attempt)
+    raise DeliveryFailed(f"{outcome.kind}: {outcome.reason}")
+
+
+def _current_hook(redis, hook_id):
+    try:
+        return hooks.get_hook(redis, hook_id)
+    except NotFound:
+        return None
+
+
+def _record(redis, hook, event, delivery_id, attempt, retries_left, request, outcome):
+    """Count the failure (if any) and log the attempt, in one round trip."""
+    now_ms = int(time.time() * 1000)
+    log_it = not outcome.ok or settings.log_successful_attempts(redis)
+    with redis.pipeline(transaction=False) as pipe:
+        if not outcome.ok:
+            failures.record_failure(pipe, hook.id, delivery_id, attempt, now_ms)
+        if log_it:
+            entry = attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outcome, now_ms)
+            attempts.record(pipe, hook.account_id, entry)
+        pipe.execute()
+
+
+def attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outcome, now_ms):
+    limit = defaults.ATTEMPT_BODY_LOG_BYTES
+    return {
+        "time_ms": now_ms,
+        "hook_id": hook.id,
+        "account_id": hook.account_id,
+        "event_account_id": event.account_id,
+        "event": event.event_type,
+        "delivery_id": delivery_id,
+        "uri": request.url,
+        "verb": request.method,
+        "request_headers": _without_signature(request.headers),
+        "request_body": (request.body or b"")[:limit].decode("utf-8", "replace"),
+        "status": outcome.status,
+        "response_headers": outcome.response_headers,
+        "response_body": outcome.response_body[:limit].decode("utf-8", "replace"),
+        "elapsed_ms": outcome.elapsed_ms,
+        "try": attempt,
+        "retries_left": retries_left,
+        "result": outcome.kind,
+        "reason": outcome.reason,
+    }
+
+
+def _without_signature(headers):
+    return {k: v for k, v in headers.items() if k.lower() != "webhook-signature"}

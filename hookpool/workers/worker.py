@@ -1,0 +1,35 @@
+"""The worker process: an RQ worker on hookpool's queues, with RQ's scheduler running.
+
+It is rq's SimpleWorker: jobs run in the worker process itself rather than a
+forked child, which keeps one Redis connection and one keep-alive HTTP session
+for the life of the process (a fork per job costs more than a delivery).
+Workers run RQ's scheduler, which moves retries whose backoff has passed back
+onto their queue; without it a delayed retry would never run.
+"""
+
+import logging
+import os
+import socket
+
+from rq import SimpleWorker
+
+from .. import defaults, queues
+
+log = logging.getLogger(__name__)
+
+
+
+def worker_name():
+    return f"hookpool-{socket.gethostname()}-{os.getpid()}"
+
+
+def run_worker(redis, burst=False, logging_level="INFO"):
+    """Work until stopped (or, with burst, until the queues are empty). Returns whether jobs ran."""
+    worker = SimpleWorker(
+        [queues.queue(redis, name) for name in queues.ALL_QUEUES],
+        connection=redis,
+        name=worker_name(),
+        maintenance_interval=defaults.WORKER_MAINTENANCE_INTERVAL_S,
+    )
+    log.info("worker %s starting on %s", worker.name, ", ".join(queues.ALL_QUEUES))
+    return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
