@@ -30,21 +30,26 @@ MAX_SOCKET_PATH = 107
 
 def connect(url=None, data_dir=".hookpool"):
     """Return a client for the Redis that hookpool should use, checked with PING."""
+    url, _ = locate(url, data_dir)
+    return _checked_client(url)
+
+
+def locate(url=None, data_dir=".hookpool"):
+    """Return (url, started) for the Redis to use; started is True if this call started the embedded one."""
     url = url or os.environ.get("REDIS_URL") or None
     if url:
-        return _checked_client(url)
+        return url, False
 
+    if _answers(LOCAL_URL):
+        return LOCAL_URL, False
+    log.debug("nothing answers on %s; using the embedded server", LOCAL_URL)
+
+    return start_embedded(data_dir)
+
+
+def _checked_client(url):
     try:
-        return _checked_client(LOCAL_URL, socket_timeout=0.5)
-    except RedisUnavailable:
-        log.debug("nothing answers on %s; using the embedded server", LOCAL_URL)
-
-    return _checked_client(start_embedded(data_dir))
-
-
-def _checked_client(url, socket_timeout=None):
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=socket_timeout or 5)
+        client = redis.Redis.from_url(url, socket_connect_timeout=5)
     except ValueError as exc:
         raise ConfigurationError(f"Redis URL {url!r} is not valid: {exc}") from None
 
@@ -68,7 +73,7 @@ def redis_server_binary():
 
 
 def start_embedded(data_dir):
-    """Start (or find already running) the embedded Redis under data_dir; return its URL."""
+    """Start (or find already running) the embedded Redis under data_dir; return (url, started)."""
     data_dir = os.path.abspath(data_dir)
     os.makedirs(data_dir, exist_ok=True)
     socket_path = os.path.join(data_dir, EMBEDDED_SOCKET)
@@ -82,11 +87,11 @@ def start_embedded(data_dir):
     with open(os.path.join(data_dir, "redis.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _answers(url):
-            return url
+            return url, False
         _spawn_embedded(data_dir, socket_path)
         _wait_until_answers(url, socket_path)
     log.info("started embedded Redis at %s", socket_path)
-    return url
+    return url, True
 
 
 def _answers(url):

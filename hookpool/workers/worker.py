@@ -32,4 +32,6 @@ def run_worker(redis, burst=False, logging_level="INFO"):
         maintenance_interval=defaults.WORKER_MAINTENANCE_INTERVAL_S,
     )
     log.info("worker %s starting on %s", worker.name, ", ".join(queues.ALL_QUEUES))
-    return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+    # hookpool logs one line per outcome; RQ's own five lines per job are for debugging.
+    rq_level = logging_level if logging_level == "DEBUG" else "WARNING"
+    return worker.work(burst=burst, with_scheduler=True, logging_level=rq_level)

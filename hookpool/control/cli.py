@@ -1,0 +1,114 @@
+"""The `hookpool` command: one click group, shared options, and error handling.
+
+Every command is reachable spelled with underscores, as Kazoo's maintenance
+commands are (hooks_configured), and with dashes, as click spells them
+(hooks-configured). Errors hookpool raises on purpose, and Redis being
+unreachable, become one line on stderr and exit status 1, never a traceback.
+"""
+
+import logging
+import os
+
+import click
+import redis
+
+from .. import __version__
+from ..config import load_config
+from ..connection import connect
+from ..errors import HookpoolError
+
+
+class CommandFailed(click.ClickException):
+    """A HookpoolError or Redis failure, shown as one line on stderr."""
+
+
+class AliasedGroup(click.Group):
+    """A group that finds `hooks_configured` as well as `hooks-configured`."""
+
+    def get_command(self, ctx, cmd_name):
+        return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.replace("_", "-"))
+
+    def resolve_command(self, ctx, args):
+        # Report the canonical (dashed) name, so usage lines stay consistent.
+        _, command, rest = super().resolve_command(ctx, args)
+        return (command.name if command else None), command, rest
+
+
+class RootGroup(AliasedGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HookpoolError as exc:
+            raise CommandFailed(str(exc)) from None
+        except redis.RedisError as exc:
+            raise CommandFailed(f"Redis failed: {exc}") from None
+
+
+class App:
+    """What every command shares: the Redis URL given, and a connection made on first use."""
+
+    def __init__(self, redis_url):
+        self.redis_url = redis_url
+        self.config = load_config()
+        self._redis = None
+
+    @property
+    def redis(self):
+        if self._redis is None:
+            self._redis = connect(self.redis_url, data_dir=self.config.data_dir)
+        return self._redis
+
+    def redis_location(self):
+        kwargs = self.redis.connection_pool.connection_kwargs
+        if "path" in kwargs:
+            return f"unix://{kwargs['path']}"
+        return f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--redis-url", envvar="REDIS_URL", metavar="URL",
+              help="Redis to use [env REDIS_URL]. Default: localhost:6379 if it answers, "
+                   "else an embedded server under HOOKPOOL_DATA_DIR (.hookpool).")
+@click.version_option(__version__, prog_name="hookpool")
+@click.pass_context
+def cli(ctx, redis_url):
+    """hookpool: deliver webhooks for a tree of accounts.
+
+    \b
+    Roles (see the Procfile):   worker, scheduler
+    Accounts and hooks:         accounts ..., hooks ...
+    Events:                     publish FILE
+    Kazoo maintenance:          hooks_configured, failure_status, ...
+    Trying it out:              listen, demo
+    """
+    try:
+        ctx.obj = App(redis_url)
+    except HookpoolError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+def setup_logging(level_name):
+    level_name = (level_name or os.environ.get("HOOKPOOL_LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(
+        level=level_name,
+        format="%(asctime)s %(levelname)s [pid %(process)d] %(name)s: %(message)s",
+    )
+    return level_name
+
+
+def _register_commands():
+    from . import account_commands, hook_commands, listen, maintenance_commands, role_commands, demo
+
+    for module in (account_commands, hook_commands, maintenance_commands, role_commands, listen, demo):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main():
+    cli.main(prog_name="hookpool")
