@@ -4,6 +4,7 @@ Every variable is named in VARIABLES with its parser; an unknown HOOKPOOL_*
 name is an error rather than a silently ignored typo.
 """
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 
@@ -19,7 +20,13 @@ class Config:
     retry_backoff_max_s: int = defaults.RETRY_BACKOFF_MAX_S
     retry_after_max_s: int = defaults.RETRY_AFTER_MAX_S
     data_dir: str = ".hookpool"
+    # Comma-separated CIDRs that hooks may deliver into although they are
+    # loopback, private, link-local...; see destinations.py.
     allow_networks: str = ""
+
+    @property
+    def allowed_networks(self):
+        return parse_networks(self.allow_networks)
 
 
 # Environment variable -> Config field. Names are the field names, upper-cased.
@@ -41,6 +48,22 @@ def _parse(variable, field, text):
     return value
 
 
+def parse_networks(text, variable="HOOKPOOL_ALLOW_NETWORKS"):
+    """Parse "127.0.0.0/8, fd00::/8" into a tuple of networks; a bare address is a /32 or /128."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as exc:
+            # Host bits set (10.0.0.1/8) usually means a typo, so it is refused rather than widened.
+            raise ConfigurationError(
+                f"{variable}: {item!r} is not a network in CIDR form such as 10.0.0.0/8 ({exc})"
+            ) from None
+    return tuple(networks)
+
+
 def load_config(environ=None):
     """Build a Config from the environment, refusing unknown or malformed variables."""
     environ = os.environ if environ is None else environ
@@ -58,4 +81,6 @@ def load_config(environ=None):
         for variable, field in VARIABLES.items()
         if variable in environ
     }
-    return Config(**values)
+    config = Config(**values)
+    parse_networks(config.allow_networks)  # a bad CIDR is reported now, not at the first delivery
+    return config

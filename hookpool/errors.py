@@ -30,6 +30,13 @@ class ValidationError(HookpoolError):
         super().__init__(f"{field}: {value!r} {rule}")
 
 
+class DestinationRefused(HookpoolError):
+    """A hook's destination lies inside the operator's network and is not allowed.
+
+    Raised just before a connection would be made, so nothing reaches it.
+    """
+
+
 class NotFound(HookpoolError):
     """An account or hook id that does not exist."""
 

@@ -13,11 +13,11 @@ import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from redis.exceptions import WatchError
 
-from . import accounts, defaults, keys
+from . import accounts, defaults, destinations, keys
 from .errors import NotFound, ValidationError
 from .events import ALL, OBJECT_ACTIONS, normalize_event_type
 from .ids import check_id, new_id
@@ -122,6 +122,10 @@ def check_uri(value):
         raise ValidationError("uri", value, "must be an absolute http or https URL")
     if parts.fragment or value.endswith("#"):
         raise ValidationError("uri", value, "must not have a #fragment (it is never sent)")
+    # Deliveries check again when connecting; this only turns a hopeless hook away early.
+    refusal = destinations.refusal_for_host(unquote(parts.hostname))
+    if refusal:
+        raise ValidationError("uri", value, f"is refused: {refusal}; {refusal.how_to_allow}")
     return value
 
 

@@ -10,6 +10,8 @@ Success is any 2xx. Everything else is a failure of a named kind:
     dns              the host name did not resolve
     tls              the TLS handshake or certificate check failed
     connection       refused, reset, or closed early
+    blocked          the destination is inside the operator's network and not
+                     allowed (destinations.py); no connection was made
 """
 
 import base64
@@ -21,8 +23,10 @@ from dataclasses import dataclass, field
 import requests
 
 from .. import __version__, defaults
+from ..errors import DestinationRefused
 from .backoff import parse_retry_after
 from .encoding import encode
+from .transport import guard
 
 USER_AGENT = f"hookpool/{__version__}"
 SUCCESS = "success"
@@ -81,14 +85,20 @@ def signature_headers(secret, message_id, body, now_s=None):
 
 def send(session, request, connect_timeout_s=defaults.CONNECT_TIMEOUT_S,
          deadline_s=defaults.DELIVERY_DEADLINE_S, body_limit=defaults.RESPONSE_BODY_MAX_BYTES):
-    """Send one request and return its Outcome; never raises for network trouble."""
+    """Send one request and return its Outcome; never raises for network trouble.
+
+    Whatever session is passed, it connects only to allowed destinations (transport.guard).
+    """
     started = time.monotonic()
+    guard(session)
     prepared = session.prepare_request(requests.Request(request.method, request.url,
                                                         headers=request.headers, data=request.body))
     # requests re-quotes URLs; the hook's query string must reach the receiver byte-exact.
     prepared.url = request.url
     try:
         outcome = _exchange(session, prepared, started, connect_timeout_s, deadline_s, body_limit)
+    except DestinationRefused as exc:
+        outcome = Outcome("blocked", reason=str(exc))
     except requests.exceptions.ConnectTimeout as exc:
         outcome = Outcome("connect_timeout", reason=_reason(exc))
     except requests.exceptions.ReadTimeout as exc:
@@ -138,8 +148,8 @@ def _classify(response, body):
     if 300 <= status < 400:
         reason = f"HTTP {status} redirect to {response.headers.get('Location', '?')} (not followed)"
         return Outcome("redirect", status, reason, response_headers=headers, response_body=body)
-    return Outcome("status", status, f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")),
-                   headers, body)
+    return Outcome("status", status, f"HTTP {status}", response_headers=headers, response_body=body,
+                   retry_after_s=parse_retry_after(response.headers.get("Retry-After")))
 
 
 def _is_dns_failure(exc):
