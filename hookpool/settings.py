@@ -51,11 +51,16 @@ def set_system(redis, name, value):
 def set_account(redis, account_id, name, value):
     number = validate(name, value)
     with redis.pipeline() as pipe:
-        pipe.hset(keys.account_settings(account_id), name, number)
-        if name == FAILURE_EXPIRY_MS:
-            # Kept so that the shortest window, which sets the disable pass's pace, is one read away.
-            pipe.zadd(keys.ACCOUNT_EXPIRIES, {account_id: number})
+        queue_account_value(pipe, account_id, name, number)
         pipe.execute()
+
+
+def queue_account_value(pipe, account_id, name, number):
+    """Queue, on pipe, the writes of one already validated account setting."""
+    pipe.hset(keys.account_settings(account_id), name, number)
+    if name == FAILURE_EXPIRY_MS:
+        # Kept so that the shortest window, which sets the disable pass's pace, is one read away.
+        pipe.zadd(keys.ACCOUNT_EXPIRIES, {account_id: number})
 
 
 def clear_account(redis, account_id, name):
