@@ -70,20 +70,26 @@ def create_account(redis, name, parent_id=None, account_id=None, now_ms=None):
         if pipe.exists(keys.account(account_id)):
             raise ValidationError("id", account_id, "is already an account")
         pipe.multi()
-        pipe.hset(keys.account(account_id), mapping={
-            "name": name,
-            "parent_id": parent.id if parent else "",
-            "path": ",".join(path),
-            "created_ms": created_ms,
-        })
-        pipe.sadd(keys.ACCOUNTS, account_id)
-        if parent:
-            pipe.sadd(keys.account_children(parent.id), account_id)
-        for ancestor_id in path:
-            pipe.sadd(keys.account_descendants(ancestor_id), account_id)
+        account = Account(account_id, name, parent.id if parent else None, path, created_ms)
+        queue_create(pipe, account)
         pipe.execute()
 
-    return Account(account_id, name, parent.id if parent else None, path, created_ms)
+    return account
+
+
+def queue_create(pipe, account):
+    """Queue, on pipe, the writes that store a new account whose parent (if any) exists."""
+    pipe.hset(keys.account(account.id), mapping={
+        "name": account.name,
+        "parent_id": account.parent_id or "",
+        "path": ",".join(account.path),
+        "created_ms": account.created_ms,
+    })
+    pipe.sadd(keys.ACCOUNTS, account.id)
+    if account.parent_id:
+        pipe.sadd(keys.account_children(account.parent_id), account.id)
+    for ancestor_id in account.path:
+        pipe.sadd(keys.account_descendants(ancestor_id), account.id)
 
 
 def get_account(redis, account_id):

@@ -232,6 +232,18 @@ def new_secret():
 def create_hook(redis, account_id, fields, secret=None, hook_id=None, now_ms=None):
     """Validate fields and store a new hook of account_id; return it."""
     account = accounts.get_account(redis, account_id)
+    hook = build_hook(account.id, fields, secret=secret, hook_id=hook_id, now_ms=now_ms)
+    if redis.exists(keys.hook(hook.id)):
+        raise ValidationError("id", hook.id, "is already a hook")
+
+    with redis.pipeline() as pipe:
+        queue_create(pipe, hook)
+        pipe.execute()
+    return hook
+
+
+def build_hook(account_id, fields, secret=None, hook_id=None, now_ms=None):
+    """A new, validated Hook of account_id, not yet stored (nor checked against Redis)."""
     for required in ("name", "uri", "hook"):
         if fields.get(required) in (None, ""):
             raise ValidationError(required, fields.get(required), "is required")
@@ -241,7 +253,7 @@ def create_hook(redis, account_id, fields, secret=None, hook_id=None, now_ms=Non
 
     hook = Hook(
         id=check_id("id", hook_id) if hook_id else new_id(),
-        account_id=account.id,
+        account_id=account_id,
         secret=check_secret(secret) if secret else "",
         created_ms=now_ms,
         modified_ms=now_ms,
@@ -249,16 +261,15 @@ def create_hook(redis, account_id, fields, secret=None, hook_id=None, now_ms=Non
     )
     if not hook.enabled:
         hook.disabled_by = DISABLED_BY_OPERATOR
-    if redis.exists(keys.hook(hook.id)):
-        raise ValidationError("id", hook.id, "is already a hook")
-
-    with redis.pipeline() as pipe:
-        pipe.hset(keys.hook(hook.id), mapping=hook.to_hash())
-        pipe.sadd(keys.account_hooks(account.id), hook.id)
-        for index_key in hook.index_keys():
-            pipe.sadd(index_key, hook.id)
-        pipe.execute()
     return hook
+
+
+def queue_create(pipe, hook):
+    """Queue, on pipe, the writes that store a new hook with its index entries."""
+    pipe.hset(keys.hook(hook.id), mapping=hook.to_hash())
+    pipe.sadd(keys.account_hooks(hook.account_id), hook.id)
+    for index_key in hook.index_keys():
+        pipe.sadd(index_key, hook.id)
 
 
 def get_hook(redis, hook_id, account_id=None):

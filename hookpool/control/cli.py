@@ -22,6 +22,12 @@ class CommandFailed(click.ClickException):
     """A HookpoolError or Redis failure, shown as one line on stderr."""
 
 
+class OneLineUsageError(click.ClickException):
+    """A mistyped command line, shown as one line on stderr like every other error (exit status 2)."""
+
+    exit_code = 2
+
+
 class AliasedGroup(click.Group):
     """A group that finds `hooks_configured` as well as `hooks-configured`."""
 
@@ -42,15 +48,20 @@ class RootGroup(AliasedGroup):
             raise CommandFailed(str(exc)) from None
         except redis.RedisError as exc:
             raise CommandFailed(f"Redis failed: {exc}") from None
+        except click.UsageError as exc:
+            # The usage text click would print is one --help away; the error itself must stand out.
+            hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+            raise OneLineUsageError(exc.format_message() + hint) from None
 
 
 class App:
     """What every command shares: the Redis URL given, and a connection made on first use."""
 
-    def __init__(self, redis_url):
+    def __init__(self, redis_url, client=None):
         self.redis_url = redis_url
         self.config = load_config()
-        self._redis = None
+        # A client given here (tests pass fakeredis through CliRunner's obj=) is used as is.
+        self._redis = client
 
     @property
     def redis(self):
@@ -84,6 +95,8 @@ def cli(ctx, redis_url):
     Kazoo maintenance:          hooks_configured, failure_status, ...
     Trying it out:              listen, demo
     """
+    if isinstance(ctx.obj, App):
+        return
     try:
         ctx.obj = App(redis_url)
     except HookpoolError as exc:
