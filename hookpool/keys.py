@@ -19,6 +19,8 @@ them under RQ's prefix.
     hookpool:settings                          hash    system-wide settings
     hookpool:settings:account-expiries         zset    account ids scored by their own failure expiry (ms)
     hookpool:disable-pass:last                 hash    when the disable pass last ran, and its counts
+    hookpool:api-keys                          set     SHA-256 hex digests of every API key issued
+    hookpool:api-key:{digest}                  hash    scope (an account id, or "system"), created_ms
 """
 
 PREFIX = "hookpool"
@@ -28,6 +30,7 @@ FAILING_HOOKS = f"{PREFIX}:failing"
 SYSTEM_SETTINGS = f"{PREFIX}:settings"
 ACCOUNT_EXPIRIES = f"{PREFIX}:settings:account-expiries"
 DISABLE_PASS_LAST = f"{PREFIX}:disable-pass:last"
+API_KEYS = f"{PREFIX}:api-keys"
 
 
 def account(account_id):
@@ -68,3 +71,7 @@ def hook(hook_id):
 
 def hook_failures(hook_id):
     return f"{PREFIX}:hook:{hook_id}:failures"
+
+
+def api_key(key_digest):
+    return f"{PREFIX}:api-key:{key_digest}"
