@@ -188,14 +188,14 @@ def _set_setting(redis, name, value, account_id):
 
 
 def settings_report(redis, account_id=None):
-    """{name: {system, account, effective}} for each window setting; account is None when unset."""
+    """{name: {default, system, account, effective}} per window setting; system and account are None when unset."""
     system = settings.system_values(redis)
     own = settings.account_values(redis, accounts.get_account(redis, account_id).id) if account_id else {}
     merged = settings.effective(system, own)
     return {
         name: {
             "default": settings.DEFAULTS[name],
-            "system": system.get(name, settings.DEFAULTS[name]),
+            "system": system.get(name),
             "account": own.get(name),
             "effective": getattr(merged, name),
         }
