@@ -36,6 +36,9 @@ RETRY_AFTER_MAX_S = 300
 RESPONSE_BODY_MAX_BYTES = 64 * 1024
 # How much of a request or response body the attempts log keeps.
 ATTEMPT_BODY_LOG_BYTES = 4 * 1024
+# Events up to this size (as JSON) are kept whole in their attempts log entries,
+# so that a delivery can be replayed; larger ones are logged without it.
+ATTEMPT_EVENT_LOG_BYTES = 16 * 1024
 
 # The attempts log keeps at most this many entries per account, and none older
 # than the age limit (trimmed by the disable pass).

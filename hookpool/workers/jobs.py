@@ -6,6 +6,7 @@ Retries go through RQ: a failed attempt with retries left returns rq.Retry
 with the backoff delay, and RQ schedules the job again.
 """
 
+import json
 import logging
 import time
 
@@ -75,6 +76,7 @@ def enqueue_deliveries(redis, event, wanted_hooks):
     ]
     if jobs:
         queue.enqueue_many(jobs)
+    return [job.job_id for job in jobs]
 
 
 def deliver(delivery_args):
@@ -121,7 +123,8 @@ def _current_hook(redis, hook_id):
 def _record(redis, hook, event, delivery_id, attempt, retries_left, request, outcome):
     """Count the failure (if any) and log the attempt, in one round trip."""
     now_ms = int(time.time() * 1000)
-    log_it = not outcome.ok or settings.log_successful_attempts(redis)
+    # A success after failed tries is always logged: without it, replay would take the delivery for a failed one.
+    log_it = not outcome.ok or attempt > 1 or settings.log_successful_attempts(redis)
     with redis.pipeline(transaction=False) as pipe:
         if not outcome.ok:
             failures.record_failure(pipe, hook.id, delivery_id, attempt, now_ms)
@@ -152,7 +155,14 @@ def attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outc
         "retries_left": retries_left,
         "result": outcome.kind,
         "reason": outcome.reason,
+        "event_payload": _kept_payload(event.payload),
     }
+
+
+def _kept_payload(payload):
+    """The event as published, for replay; None when it is too large to keep in the log."""
+    size = len(json.dumps(payload, separators=(",", ":")))
+    return payload if size <= defaults.ATTEMPT_EVENT_LOG_BYTES else None
 
 
 def _without_signature(headers):
