@@ -114,10 +114,10 @@ def setup_logging(level_name):
 
 def _register_commands():
     from . import account_commands, hook_commands, listen, maintenance_commands, role_commands, demo
-    from . import attempts_commands, import_command, status_command
+    from . import api_command, attempts_commands, import_command, status_command
 
     for module in (account_commands, hook_commands, import_command, maintenance_commands, attempts_commands,
-                   status_command, role_commands, listen, demo):
+                   status_command, role_commands, listen, demo, api_command):
         for command in module.COMMANDS:
             cli.add_command(command)
 
