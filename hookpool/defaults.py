@@ -50,15 +50,36 @@ MAX_EVENT_BYTES = 1024 * 1024
 MAX_EVENT_DEPTH = 32
 
 # RQ bookkeeping: how long failed delivery jobs stay in RQ's failed registry,
-# and how long an RQ job may run before RQ kills it.
+# and how long an RQ job may run before RQ kills it. A delivery job's timeout is
+# the delivery deadline plus DELIVERY_JOB_SLACK_S (reading the hook, recording
+# the outcome); see workers/recovery.py.
 JOB_FAILURE_TTL_S = 7 * 24 * 3600
-DELIVERY_JOB_TIMEOUT_S = 60
-FANOUT_JOB_TIMEOUT_S = 60
+DELIVERY_JOB_SLACK_S = 10
+# Fanning one event out takes milliseconds; a short timeout keeps an abandoned fan-out's lease short.
+FANOUT_JOB_TIMEOUT_S = 20
 DISABLE_PASS_TIMEOUT_S = 600
+
+# Recovery (workers/recovery.py). A running job whose worker died is presumed
+# abandoned this long after its timeout, and run again by the next worker
+# maintenance pass: with the defaults a delivery is attempted again at most
+# 15 + 10 + 5 + 10 = 40 s after the interrupted attempt began.
+JOB_LEASE_MARGIN_S = 5
+# An interrupted job (worker died, Redis lost) is run again at most this many
+# times, so a payload that kills every worker cannot circulate for ever.
+MAX_INTERRUPTED_RERUNS = 3
+# After a Redis error inside a job, its rerun waits this long.
+REDIS_ERROR_RERUN_DELAY_S = 5
+# How often a worker whose Redis went away checks whether it answers again.
+REDIS_RECONNECT_POLL_S = 1.0
 
 # The disable pass runs every expiry / 4, clamped to these bounds.
 DISABLE_PASS_MIN_INTERVAL_S = 1
 DISABLE_PASS_MAX_INTERVAL_S = 300
 
 # Worker housekeeping: how often a worker looks for jobs abandoned by dead workers.
-WORKER_MAINTENANCE_INTERVAL_S = 60
+# Each pass costs a few dozen Redis commands per queue, so every 10 s is cheap
+# even with a hundred workers, and it bounds how late an abandoned job is found.
+WORKER_MAINTENANCE_INTERVAL_S = 10
+# RQ's worker_ttl. An idle worker waits for a job at most worker_ttl - 15 s before
+# it looks around again, so this keeps idle workers' maintenance on schedule.
+WORKER_TTL_S = WORKER_MAINTENANCE_INTERVAL_S + 15

@@ -9,6 +9,7 @@ import logging
 from . import defaults, keys, queues
 from .errors import ValidationError
 from .events import make_event
+from .workers.recovery import rerun_callback
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ def publish(redis, payloads, event_type=None, account_id=None):
     queue = queues.queue(redis, queues.EVENTS)
     jobs = [
         queue.prepare_data(FAN_OUT, args=(event.to_job_args(),), result_ttl=0,
-                           failure_ttl=defaults.JOB_FAILURE_TTL_S, timeout=defaults.FANOUT_JOB_TIMEOUT_S)
+                           failure_ttl=defaults.JOB_FAILURE_TTL_S, timeout=defaults.FANOUT_JOB_TIMEOUT_S,
+                           on_failure=rerun_callback())
         for event in events
     ]
     with redis.pipeline() as pipe:

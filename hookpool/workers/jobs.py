@@ -9,8 +9,10 @@ with the backoff delay, and RQ schedules the job again.
 import json
 import logging
 import time
+import uuid
 
 import requests
+from redis import WatchError
 from rq import Retry, get_current_job
 
 from .. import attempts, defaults, failures, hooks, keys, queues, settings
@@ -19,12 +21,16 @@ from ..errors import NotFound
 from ..events import Event, hook_wants, payload_for
 from ..ids import new_id
 from .backoff import retry_delay_s
+from .recovery import job_timeout_s, rerun_callback
 from .sending import build_request, send
 
 log = logging.getLogger(__name__)
 
 DELIVER = "hookpool.workers.jobs.deliver"
 SKIPPED = "skipped"
+# Delivery ids of a fan-out are derived from the event's job id and the hook id, so
+# a fan-out run again after an interruption enqueues the same delivery ids.
+DELIVERY_ID_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4d55-9a43-3b1d5e7c9a10")
 
 # One keep-alive HTTP session per worker process, made on first use.
 _session = None
@@ -55,28 +61,58 @@ def fan_out(event_args):
         return 0
     ancestor_ids = account_path.decode().split(",") if account_path else []
 
-    wanted = [h for h in hooks.hooks_for_event(redis, event, ancestor_ids) if hook_wants(h, event)]
-    enqueue_deliveries(redis, event, wanted)
+    candidates = hooks.hooks_for_event(redis, event, ancestor_ids)
+    wanted = [h for h in candidates if _entitled(h, event, ancestor_ids, job.id) and hook_wants(h, event)]
+    enqueue_deliveries(redis, event, wanted, event_id=job.id)
     log.info("event %s %s in account %s: %d deliveries", job.id, event.event_type, event.account_id, len(wanted))
     return len(wanted)
 
 
-def enqueue_deliveries(redis, event, wanted_hooks):
+def _entitled(hook, event, ancestor_ids, event_id):
+    """Whether the hook's account may see the event: its own, or a descendant's with include_subaccounts.
+
+    The index sets already say so; this re-check on the loaded hook means a
+    stale or corrupt index entry can never carry one tenant's event to another.
+    """
+    if hook.account_id == event.account_id:
+        return True
+    if hook.include_subaccounts and hook.account_id in ancestor_ids:
+        return True
+    log.warning("event %s: skipped hook %s of account %s, indexed for account %s it does not own or contain",
+                event_id, hook.id, hook.account_id, event.account_id)
+    return False
+
+
+def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
+    """Enqueue one delivery job per hook; return the delivery ids.
+
+    With event_id (a fan-out), the ids are derived from it, so doing it twice
+    gives the same ids; without (a replay), every delivery gets a new id.
+    """
     queue = queues.queue(redis, queues.DELIVERIES)
+    timeout_s = job_timeout_s(load_config().delivery_deadline_s)
     jobs = [
         queue.prepare_data(
             DELIVER,
-            args=({"hook_id": hook.id, "event": event.to_job_args()},),
-            job_id=new_id(),
+            # The hook's account travels with the delivery: a hook id re-created in another account must not get it.
+            args=({"hook_id": hook.id, "hook_account_id": hook.account_id, "event": event.to_job_args()},),
+            job_id=_delivery_id(event_id, hook.id),
             result_ttl=0,
             failure_ttl=defaults.JOB_FAILURE_TTL_S,
-            timeout=defaults.DELIVERY_JOB_TIMEOUT_S,
+            timeout=timeout_s,
+            on_failure=rerun_callback(),
         )
         for hook in wanted_hooks
     ]
     if jobs:
         queue.enqueue_many(jobs)
     return [job.job_id for job in jobs]
+
+
+def _delivery_id(event_id, hook_id):
+    if event_id is None:
+        return new_id()
+    return uuid.uuid5(DELIVERY_ID_NAMESPACE, f"{event_id}/{hook_id}").hex
 
 
 def deliver(delivery_args):
@@ -87,7 +123,7 @@ def deliver(delivery_args):
     attempt = (job.number_of_retries or 0) + 1
     event = Event.from_job_args(delivery_args["event"])
 
-    hook = _current_hook(redis, delivery_args["hook_id"])
+    hook = _current_hook(redis, delivery_args["hook_id"], delivery_args.get("hook_account_id"))
     if hook is None or not hook.enabled:
         log.info("delivery %s skipped: hook %s is %s", job.id, delivery_args["hook_id"],
                  "deleted" if hook is None else "disabled")
@@ -113,25 +149,43 @@ def deliver(delivery_args):
     raise DeliveryFailed(f"{outcome.kind}: {outcome.reason}")
 
 
-def _current_hook(redis, hook_id):
+def _current_hook(redis, hook_id, account_id=None):
+    """The hook as it is now; None if it was deleted (or its id now names another account's hook)."""
     try:
-        return hooks.get_hook(redis, hook_id)
+        return hooks.get_hook(redis, hook_id, account_id=account_id)
     except NotFound:
         return None
 
 
 def _record(redis, hook, event, delivery_id, attempt, retries_left, request, outcome):
-    """Count the failure (if any) and log the attempt, in one round trip."""
+    """Count the failure (if any) and log the attempt, unless the hook was deleted meanwhile.
+
+    The writes are made under WATCH of the hook: had they been made after the
+    hook's account was deleted, they would bring back keys of a deleted account.
+    """
     now_ms = int(time.time() * 1000)
     # A success after failed tries is always logged: without it, replay would take the delivery for a failed one.
     log_it = not outcome.ok or attempt > 1 or settings.log_successful_attempts(redis)
-    with redis.pipeline(transaction=False) as pipe:
-        if not outcome.ok:
-            failures.record_failure(pipe, hook.id, delivery_id, attempt, now_ms)
-        if log_it:
-            entry = attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outcome, now_ms)
-            attempts.record(pipe, hook.account_id, entry)
-        pipe.execute()
+    if not log_it:
+        return
+    entry = attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outcome, now_ms)
+    with redis.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(keys.hook(hook.id))
+                if not pipe.exists(keys.hook(hook.id)):
+                    log.info("delivery %s: hook %s was deleted during the attempt; outcome not recorded",
+                             delivery_id, hook.id)
+                    return
+                pipe.multi()
+                if not outcome.ok:
+                    failures.record_failure(pipe, hook.id, delivery_id, attempt, now_ms)
+                if log_it:
+                    attempts.record(pipe, hook.account_id, entry)
+                pipe.execute()
+                return
+            except WatchError:
+                continue  # the hook changed (disabled, edited): check again that it still exists
 
 
 def attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outcome, now_ms):

@@ -14,24 +14,35 @@ import socket
 from rq import SimpleWorker
 
 from .. import defaults, queues
+from .recovery import RecoveringWorkerMixin, keep_working
 
 log = logging.getLogger(__name__)
 
 
+class HookpoolWorker(RecoveringWorkerMixin, SimpleWorker):
+    """SimpleWorker with a short lease on running jobs (see recovery.py)."""
 
-def worker_name():
-    return f"hookpool-{socket.gethostname()}-{os.getpid()}"
+
+def worker_name(generation=1):
+    """The worker's RQ name; a worker started again after losing Redis gets a new one."""
+    name = f"hookpool-{socket.gethostname()}-{os.getpid()}"
+    return name if generation == 1 else f"{name}-{generation}"
 
 
 def run_worker(redis, burst=False, logging_level="INFO"):
     """Work until stopped (or, with burst, until the queues are empty). Returns whether jobs ran."""
-    worker = SimpleWorker(
-        [queues.queue(redis, name) for name in queues.ALL_QUEUES],
-        connection=redis,
-        name=worker_name(),
-        maintenance_interval=defaults.WORKER_MAINTENANCE_INTERVAL_S,
-    )
-    log.info("worker %s starting on %s", worker.name, ", ".join(queues.ALL_QUEUES))
     # hookpool logs one line per outcome; RQ's own five lines per job are for debugging.
     rq_level = logging_level if logging_level == "DEBUG" else "WARNING"
-    return worker.work(burst=burst, with_scheduler=True, logging_level=rq_level)
+
+    def start(generation):
+        worker = HookpoolWorker(
+            [queues.queue(redis, name) for name in queues.ALL_QUEUES],
+            connection=redis,
+            name=worker_name(generation),
+            maintenance_interval=defaults.WORKER_MAINTENANCE_INTERVAL_S,
+            worker_ttl=defaults.WORKER_TTL_S,
+        )
+        log.info("worker %s starting on %s", worker.name, ", ".join(queues.ALL_QUEUES))
+        return worker, worker.work(burst=burst, with_scheduler=True, logging_level=rq_level)
+
+    return keep_working(start, redis)
