@@ -334,6 +334,9 @@ def _updated(old, checked, now_ms):
     _check_modifiers(new.hook, new.custom_data)
     if "enabled" in checked and checked["enabled"] != old.enabled:
         new.disabled_by, new.disabled_reason = ("", "") if new.enabled else (DISABLED_BY_OPERATOR, "")
+    elif checked.get("enabled") is False and old.disabled_by != DISABLED_BY_OPERATOR:
+        # The operator disabling a hook the system disabled takes it over: enable_* must now leave it alone.
+        new.disabled_by, new.disabled_reason = DISABLED_BY_OPERATOR, ""
     new.modified_ms = int(time.time() * 1000) if now_ms is None else now_ms
     return new
 
