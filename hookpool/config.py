@@ -19,6 +19,8 @@ class Config:
     retry_backoff_s: int = defaults.RETRY_BACKOFF_S
     retry_backoff_max_s: int = defaults.RETRY_BACKOFF_MAX_S
     retry_after_max_s: int = defaults.RETRY_AFTER_MAX_S
+    # Share of the delivery workers one hook may hold; 1 turns the cap off (workers/fairness.py).
+    hook_worker_share: float = defaults.HOOK_WORKER_SHARE
     data_dir: str = ".hookpool"
     # Comma-separated CIDRs that hooks may deliver into although they are
     # loopback, private, link-local...; see destinations.py.

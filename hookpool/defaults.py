@@ -45,6 +45,14 @@ ATTEMPT_EVENT_LOG_BYTES = 16 * 1024
 ATTEMPTS_MAX_PER_ACCOUNT = 1000
 ATTEMPTS_MAX_AGE_S = 7 * 24 * 3600
 
+# Fairness: the share of the delivery workers one hook may hold at once (see
+# workers/fairness.py); at least one worker, whatever the share. A delivery over
+# the cap waits and comes back after a backoff of DEFER_BACKOFF_S, doubled per
+# deferral up to DEFER_BACKOFF_MAX_S; waiting is not a failed attempt.
+HOOK_WORKER_SHARE = 0.5
+DEFER_BACKOFF_S = 1
+DEFER_BACKOFF_MAX_S = 30
+
 # Events.
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_EVENT_DEPTH = 32

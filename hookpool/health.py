@@ -11,6 +11,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass, field
 
+from redis.exceptions import ResponseError
 from rq import Queue, Worker
 from rq_scheduler import Scheduler
 
@@ -70,7 +71,7 @@ def check(redis, redis_location, now_ms=None):
     enabled, by_system, by_operator = hook_counts(redis)
     report = HealthReport(
         redis_location=redis_location,
-        redis_version=str(redis.info("server").get("redis_version", "?")),
+        redis_version=server_version(redis),
         queues=queue_depths(redis),
         workers=live_workers(redis),
         schedulers=live_schedulers(redis),
@@ -84,6 +85,13 @@ def check(redis, redis_location, now_ms=None):
     )
     report.problems = problems(report, now_ms)
     return report
+
+
+def server_version(redis):
+    try:
+        return str(redis.info("server").get("redis_version", "?"))
+    except ResponseError:
+        return "?"  # some hosted Redis services (and fakeredis) refuse INFO
 
 
 def problems(report, now_ms):

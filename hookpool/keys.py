@@ -15,6 +15,7 @@ them under RQ's prefix.
     hookpool:account:{id}:attempts             stream  attempts log, one JSON document per entry
     hookpool:hook:{id}                         hash    the hook's fields (see hooks.py)
     hookpool:hook:{id}:failures                zset    failed attempts, scored by epoch ms
+    hookpool:hook:{id}:in-flight               zset    delivery ids being attempted, scored by lease end (epoch ms)
     hookpool:failing                           set     hook ids that have failure entries
     hookpool:settings                          hash    system-wide settings
     hookpool:settings:account-expiries         zset    account ids scored by their own failure expiry (ms)
@@ -75,3 +76,7 @@ def hook_failures(hook_id):
 
 def api_key(key_digest):
     return f"{PREFIX}:api-key:{key_digest}"
+
+
+def hook_in_flight(hook_id):
+    return f"{PREFIX}:hook:{hook_id}:in-flight"

@@ -20,6 +20,7 @@ from ..config import load_config
 from ..errors import NotFound
 from ..events import Event, hook_wants, payload_for
 from ..ids import new_id
+from . import fairness
 from .backoff import retry_delay_s
 from .recovery import job_timeout_s, rerun_callback
 from .sending import build_request, send
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 DELIVER = "hookpool.workers.jobs.deliver"
 SKIPPED = "skipped"
+# job.meta key: how many times a delivery was put back by the fairness cap (workers/fairness.py).
+DEFERRALS_META_KEY = "hookpool_deferrals"
 # Delivery ids of a fan-out are derived from the event's job id and the hook id, so
 # a fan-out run again after an interruption enqueues the same delivery ids.
 DELIVERY_ID_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4d55-9a43-3b1d5e7c9a10")
@@ -120,7 +123,9 @@ def deliver(delivery_args):
     job = get_current_job()
     redis = job.connection
     config = load_config()
-    attempt = (job.number_of_retries or 0) + 1
+    # RQ counts a deferral (fairness cap) as one of its retries; the receiver must not.
+    deferrals = int(job.meta.get(DEFERRALS_META_KEY, 0))
+    attempt = (job.number_of_retries or 0) - deferrals + 1
     event = Event.from_job_args(delivery_args["event"])
 
     hook = _current_hook(redis, delivery_args["hook_id"], delivery_args.get("hook_account_id"))
@@ -129,8 +134,14 @@ def deliver(delivery_args):
                  "deleted" if hook is None else "disabled")
         return SKIPPED
 
-    request = build_request(hook, payload_for(hook, event), job.id, attempt)
-    outcome = send(http_session(), request, config.connect_timeout_s, config.delivery_deadline_s)
+    lease_s = job.timeout or job_timeout_s(config.delivery_deadline_s)
+    if not fairness.claim(redis, hook.id, job.id, config.hook_worker_share, lease_s):
+        return _defer(job, hook, deferrals + 1)
+    try:
+        request = build_request(hook, payload_for(hook, event), job.id, attempt)
+        outcome = send(http_session(), request, config.connect_timeout_s, config.delivery_deadline_s)
+    finally:
+        fairness.release(redis, hook.id, job.id)
     retries_left = max(0, hook.retries - (attempt - 1))
     _record(redis, hook, event, job.id, attempt, retries_left, request, outcome)
 
@@ -143,10 +154,21 @@ def deliver(delivery_args):
                                 outcome.retry_after_s, config.retry_after_max_s)
         log.info("delivery %s to hook %s: %s (%s), try %d; retrying in %d s",
                  job.id, hook.id, outcome.kind, outcome.reason, attempt, delay_s)
-        return Retry(max=hook.retries, interval=[delay_s])
+        return Retry(max=hook.retries + deferrals, interval=[delay_s])
     log.warning("delivery %s to hook %s: %s (%s), try %d; no retries left",
                 job.id, hook.id, outcome.kind, outcome.reason, attempt)
     raise DeliveryFailed(f"{outcome.kind}: {outcome.reason}")
+
+
+def _defer(job, hook, deferrals):
+    """Put a delivery over the hook's fairness cap back for later, through RQ; not an attempt."""
+    job.meta[DEFERRALS_META_KEY] = deferrals
+    job.save_meta()
+    delay_s = retry_delay_s(deferrals, defaults.DEFER_BACKOFF_S, defaults.DEFER_BACKOFF_MAX_S)
+    log.info("delivery %s to hook %s deferred %d s: the hook holds its share of the workers already",
+             job.id, hook.id, delay_s)
+    # max lets RQ schedule this one more run whatever number_of_retries has reached.
+    return Retry(max=(job.number_of_retries or 0) + 1, interval=[delay_s])
 
 
 def _current_hook(redis, hook_id, account_id=None):

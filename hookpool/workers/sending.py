@@ -5,18 +5,34 @@ Success is any 2xx. Everything else is a failure of a named kind:
     status           the receiver answered with a non-2xx, non-3xx status
     redirect         the receiver answered 3xx (redirects are never followed)
     connect_timeout  no connection within the connect timeout
-    timeout          the receiver stopped sending for longer than the deadline
-    deadline         the whole attempt took longer than the deadline
+    timeout          no complete status line and headers within the deadline:
+                     the receiver was silent, or trickled them
+    deadline         the status and headers came, but the body was not
+                     complete within the deadline
     dns              the host name did not resolve
     tls              the TLS handshake or certificate check failed
     connection       refused, reset, or closed early
     blocked          the destination is inside the operator's network and not
                      allowed (destinations.py); no connection was made
+
+The deadline is a hard bound on the whole attempt. Socket timeouts alone do not
+give one: they limit each wait for the next bytes, so a receiver that sends one
+byte a second (in its status line, its headers or its body) never trips them.
+A watchdog thread therefore shuts the attempt's socket down when the deadline
+passes, wherever the exchange is stuck, and the attempt is judged by the phase
+it was cut in.
+
+Known shortcoming: resolving the host name happens before there is a socket to
+cut, so a resolver that hangs is bounded only by the system resolver's own
+timeouts (resolv.conf); resolving in a worker thread with a timeout would fix it.
 """
 
 import base64
+import functools
 import hashlib
 import hmac
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -26,10 +42,16 @@ from .. import __version__, defaults
 from ..errors import DestinationRefused
 from .backoff import parse_retry_after
 from .encoding import encode
-from .transport import guard
+from .transport import CheckedAdapter, guard
 
 USER_AGENT = f"hookpool/{__version__}"
 SUCCESS = "success"
+# Once the deadline has passed, how often the watchdog looks for a socket that
+# appeared after it fired (a connection that was still being opened).
+_CUT_POLL_S = 0.05
+# The socket read timeout is set this much past the deadline, so that the
+# watchdog, and not a read timeout racing it, decides how a late attempt ends.
+_READ_TIMEOUT_MARGIN_S = 1.0
 
 
 @dataclass
@@ -85,56 +107,70 @@ def signature_headers(secret, message_id, body, now_s=None):
 
 def send(session, request, connect_timeout_s=defaults.CONNECT_TIMEOUT_S,
          deadline_s=defaults.DELIVERY_DEADLINE_S, body_limit=defaults.RESPONSE_BODY_MAX_BYTES):
-    """Send one request and return its Outcome; never raises for network trouble.
+    """Send one request and return its Outcome by the deadline; never raises for network trouble.
 
     Whatever session is passed, it connects only to allowed destinations (transport.guard).
     """
     started = time.monotonic()
-    guard(session)
-    prepared = session.prepare_request(requests.Request(request.method, request.url,
-                                                        headers=request.headers, data=request.body))
-    # requests re-quotes URLs; the hook's query string must reach the receiver byte-exact.
-    prepared.url = request.url
-    try:
-        outcome = _exchange(session, prepared, started, connect_timeout_s, deadline_s, body_limit)
-    except DestinationRefused as exc:
-        outcome = Outcome("blocked", reason=str(exc))
-    except requests.exceptions.ConnectTimeout as exc:
-        outcome = Outcome("connect_timeout", reason=_reason(exc))
-    except requests.exceptions.ReadTimeout as exc:
-        outcome = Outcome("timeout", reason=_reason(exc))
-    except requests.exceptions.SSLError as exc:
-        outcome = Outcome("tls", reason=_reason(exc))
-    except requests.exceptions.ConnectionError as exc:
-        outcome = Outcome("dns" if _is_dns_failure(exc) else "connection", reason=_reason(exc))
-    except requests.exceptions.RequestException as exc:
-        outcome = Outcome("connection", reason=_reason(exc))
+    guard(_watched(session))
+
+    with Watchdog(deadline_s) as watchdog:
+        try:
+            outcome = _exchange(session, request, watchdog, connect_timeout_s, deadline_s, body_limit)
+        except DestinationRefused as exc:
+            outcome = Outcome("blocked", reason=str(exc))
+        except requests.exceptions.RequestException as exc:
+            outcome = _network_failure(exc)
+
     outcome.elapsed_ms = int((time.monotonic() - started) * 1000)
     return outcome
 
 
-class _DeadlinePassed(Exception):
-    pass
+def _exchange(session, request, watchdog, connect_timeout_s, deadline_s, body_limit):
+    prepared = session.prepare_request(requests.Request(request.method, request.url,
+                                                        headers=request.headers, data=request.body))
+    # requests re-quotes URLs; the hook's query string must reach the receiver byte-exact.
+    prepared.url = request.url
+    timeout = (min(connect_timeout_s, deadline_s), deadline_s + _READ_TIMEOUT_MARGIN_S)
 
+    try:
+        response = session.send(prepared, timeout=timeout, stream=True, allow_redirects=False)
+    except Exception:
+        if watchdog.fired:
+            return Outcome("timeout", reason=f"no status line and headers within the {deadline_s:g} s deadline")
+        raise
 
-def _exchange(session, prepared, started, connect_timeout_s, deadline_s, body_limit):
-    timeout = (min(connect_timeout_s, deadline_s), deadline_s)
-    with session.send(prepared, timeout=timeout, stream=True, allow_redirects=False) as response:
+    with response:
         try:
-            body = _read_body(response, started + deadline_s, body_limit)
-        except _DeadlinePassed:
-            return Outcome("deadline", response.status_code, f"response took longer than {deadline_s:g} s")
-        return _classify(response, body)
+            body = _read_body(response, body_limit)
+        except Exception:
+            if watchdog.fired:
+                return Outcome("deadline", response.status_code,
+                               f"HTTP {response.status_code}, but the body took longer than the {deadline_s:g} s deadline")
+            raise
+    return _classify(response, body)
 
 
-def _read_body(response, deadline, body_limit):
-    """Read at most body_limit bytes, giving up at the deadline however slowly bytes trickle in."""
+def _network_failure(exc):
+    """The Outcome of a requests exception raised before the deadline."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Outcome("connect_timeout", reason=_reason(exc))
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return Outcome("timeout", reason=_reason(exc))
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Outcome("tls", reason=_reason(exc))
+    if isinstance(exc, requests.exceptions.ConnectionError) and _is_dns_failure(exc):
+        return Outcome("dns", reason=_reason(exc))
+    # Refused, reset, closed early, a malformed answer, or a URL requests cannot use.
+    return Outcome("connection", reason=_reason(exc))
+
+
+def _read_body(response, body_limit):
+    """Read at most body_limit bytes; the rest is never read (the connection is then closed)."""
     chunks, size = [], 0
     for chunk in response.iter_content(chunk_size=4096):
         chunks.append(chunk)
         size += len(chunk)
-        if time.monotonic() > deadline:
-            raise _DeadlinePassed()
         if size >= body_limit:
             break
     return b"".join(chunks)[:body_limit]
@@ -160,3 +196,95 @@ def _is_dns_failure(exc):
 def _reason(exc):
     text = str(exc)
     return text if len(text) <= 300 else text[:300] + "..."
+
+
+# --- the hard deadline ------------------------------------------------------------
+
+# The Watchdog of the attempt running on this thread, so that connection pools can hand it their sockets.
+_current = threading.local()
+
+
+class Watchdog:
+    """Shuts down the sockets of one attempt once its deadline has passed.
+
+    Used as a context manager around the attempt, on the attempt's own thread.
+    Connections are registered as the attempt takes them from the pool (see
+    _WatchedPool); after the deadline the watchdog keeps cutting any socket that
+    appears until the attempt ends, which covers a connection still being
+    opened when it fired.
+    """
+
+    def __init__(self, deadline_s):
+        self.deadline_s = deadline_s
+        self.fired = False
+        self._connections = []
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="hookpool-deadline", daemon=True)
+
+    def __enter__(self):
+        _current.watchdog = self
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        _current.watchdog = None
+        self._finished.set()
+        self._thread.join()
+
+    def register(self, connection):
+        self._connections.append(connection)
+
+    def _watch(self):
+        if self._finished.wait(self.deadline_s):
+            return
+        self.fired = True
+        self._cut()
+        while not self._finished.wait(_CUT_POLL_S):
+            self._cut()
+
+    def _cut(self):
+        for connection in list(self._connections):
+            sock = getattr(connection, "sock", None)
+            if sock is None:
+                continue
+            try:
+                # socket.socket's own shutdown, not SSLSocket's, which would also drop the TLS
+                # state that the attempt's thread is still reading through.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: nothing left to cut
+
+
+class _WatchedPool:
+    """Mixed into the guarded pools: hands each connection an attempt takes to its Watchdog."""
+
+    def _get_conn(self, timeout=None):
+        connection = super()._get_conn(timeout=timeout)
+        watchdog = getattr(_current, "watchdog", None)
+        if watchdog is not None:
+            watchdog.register(connection)
+        return connection
+
+
+@functools.cache
+def _watched_pool_class(pool_class):
+    return type(f"Watched{pool_class.__name__}", (_WatchedPool, pool_class), {})
+
+
+class WatchedAdapter(CheckedAdapter):
+    """The guarded adapter, with pools whose connections the attempt's Watchdog can cut."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        by_scheme = self.poolmanager.pool_classes_by_scheme
+        self.poolmanager.pool_classes_by_scheme = {
+            scheme: _watched_pool_class(pool_class) for scheme, pool_class in by_scheme.items()
+        }
+
+
+def _watched(session):
+    """Mount WatchedAdapter on session for http and https, unless it already is; returns session."""
+    for prefix in ("http://", "https://"):
+        if not isinstance(session.adapters.get(prefix), WatchedAdapter):
+            session.mount(prefix, WatchedAdapter())
+    return session
