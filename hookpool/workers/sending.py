@@ -133,21 +133,29 @@ def _exchange(session, request, watchdog, connect_timeout_s, deadline_s, body_li
     prepared.url = request.url
     timeout = (min(connect_timeout_s, deadline_s), deadline_s + _READ_TIMEOUT_MARGIN_S)
 
+    # Once the watchdog has fired, whatever was read is suspect even without an error:
+    # a cut in the middle of the headers reads as their end, and a body without a
+    # length ends where the connection does. So the watchdog is asked after each phase.
+    late_headers = Outcome("timeout", reason=f"no status line and headers within the {deadline_s:g} s deadline")
     try:
         response = session.send(prepared, timeout=timeout, stream=True, allow_redirects=False)
     except Exception:
         if watchdog.fired:
-            return Outcome("timeout", reason=f"no status line and headers within the {deadline_s:g} s deadline")
+            return late_headers
         raise
+    if watchdog.fired:
+        response.close()
+        return late_headers
 
     with response:
         try:
             body = _read_body(response, body_limit)
         except Exception:
-            if watchdog.fired:
-                return Outcome("deadline", response.status_code,
-                               f"HTTP {response.status_code}, but the body took longer than the {deadline_s:g} s deadline")
-            raise
+            if not watchdog.fired:
+                raise
+        if watchdog.fired:
+            return Outcome("deadline", response.status_code,
+                           f"HTTP {response.status_code}, but the body took longer than the {deadline_s:g} s deadline")
     return _classify(response, body)
 
 
