@@ -24,6 +24,7 @@ import time
 import redis
 from rq import Callback
 from rq.exceptions import AbandonedJobError, StopRequested
+from rq.executions import Execution, ExecutionRegistry
 from rq.scripts import release_lock
 
 from .. import defaults
@@ -61,6 +62,8 @@ def rerun_if_interrupted(job, connection, exc_type, exc_value, traceback):
                   job.id, cause, _ordinal(reruns + 1))
         return
 
+    if exc_type is AbandonedJobError:
+        _forget_dead_executions(job, connection)
     job.meta[RERUNS_META_KEY] = reruns + 1
     job.retries_left = 1
     # An abandoned job runs again at once; after a Redis error, give Redis a moment
@@ -68,6 +71,20 @@ def rerun_if_interrupted(job, connection, exc_type, exc_value, traceback):
     job.retry_intervals = [0 if exc_type is AbandonedJobError else defaults.REDIS_ERROR_RERUN_DELAY_S]
     log.warning("job %s %s; running it again (rerun %d of at most %d)",
                 job.id, cause, reruns + 1, defaults.MAX_INTERRUPTED_RERUNS)
+
+
+def _forget_dead_executions(job, connection):
+    """Drop the dead worker's execution from the job's execution registry.
+
+    RQ 2.12 keeps a registry entry 60 s longer than the execution it names; a
+    rerun that ends within that minute would fail fetching the vanished
+    execution, and RQ would file a delivered job as failed.
+    """
+    registry_key = ExecutionRegistry(job.id, connection).key
+    for raw_id in connection.zrange(registry_key, 0, -1):
+        execution_id = raw_id.decode()
+        if not connection.exists(Execution(execution_id, job.id, connection).key):
+            connection.zrem(registry_key, execution_id)
 
 
 def _interruption(exc_type):

@@ -1,0 +1,94 @@
+"""Fault 1: a worker dies (SIGKILL) or is told to stop (SIGTERM) in the middle of a delivery.
+
+Real redis-server, real worker processes, a real receiver that holds the
+delivery open while the fault is injected. What counts is what the receiver got.
+"""
+
+import os
+import signal
+import time
+
+import pytest
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from fault_support import HoldingReceiver, add_hook, call_event, call_ids, kill_group, new_account
+from hookpool import defaults, queues
+from hookpool.publishing import publish
+from hookpool.workers.recovery import job_timeout_s
+from support import wait_for
+
+pytestmark = pytest.mark.integration
+
+# A short delivery deadline keeps the lease, and so the test, short: the
+# recovery bound is deadline + slack + lease margin + maintenance interval.
+DEADLINE_S = 3
+WORKER_ENV = {"HOOKPOOL_DELIVERY_DEADLINE_S": str(DEADLINE_S)}
+RECOVERY_BOUND_S = job_timeout_s(DEADLINE_S) + defaults.JOB_LEASE_MARGIN_S + defaults.WORKER_MAINTENANCE_INTERVAL_S
+# Longer than the time a duplicate would take to show up after the last expected request.
+QUIET_PERIOD_S = 3.0
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(monkeypatch):
+    monkeypatch.setenv("HOOKPOOL_ALLOW_NETWORKS", "127.0.0.0/8")
+
+
+@pytest.fixture
+def holding_receiver():
+    server = HoldingReceiver()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_delivery_whose_worker_is_killed_mid_request_is_sent_again_with_the_same_delivery_id_despite_retries_0(
+        real_redis, holding_receiver, processes):
+    account = new_account(real_redis, "tenant")
+    add_hook(real_redis, holding_receiver, account.id, "held", retries=0)
+    holding_receiver.hold("/held")
+    doomed = processes.worker(env=WORKER_ENV)
+
+    publish(real_redis, [call_event(account.id, "call-1")])
+    wait_for(lambda: holding_receiver.requests_to("/held"), timeout_s=15, what="the first attempt")
+    kill_group(doomed)
+    killed_at = time.monotonic()
+    processes.worker(env=WORKER_ENV)
+
+    wait_for(lambda: len(holding_receiver.requests_to("/held")) >= 2, timeout_s=RECOVERY_BOUND_S + 10,
+             what=f"the delivery to be attempted again within {RECOVERY_BOUND_S} s")
+    recovered_after_s = time.monotonic() - killed_at
+    holding_receiver.release()
+    time.sleep(QUIET_PERIOD_S)
+
+    first, second = holding_receiver.requests_to("/held")
+    assert second.headers["X-Delivery-ID"] == first.headers["X-Delivery-ID"]
+    assert second.headers["X-Delivery-Attempt"] == first.headers["X-Delivery-Attempt"] == "1"
+    assert call_ids([first, second]) == ["call-1", "call-1"]
+    print(f"delivery attempted again {recovered_after_s:.1f} s after the SIGKILL (bound {RECOVERY_BOUND_S} s)")
+    assert not FailedJobRegistry(queues.DELIVERIES, connection=real_redis).get_job_ids()
+
+
+def test_a_worker_given_sigterm_mid_delivery_finishes_it_and_leaves_the_queued_ones_for_the_next_worker(
+        real_redis, holding_receiver, processes):
+    account = new_account(real_redis, "tenant")
+    add_hook(real_redis, holding_receiver, account.id, "slow", retries=0)
+    holding_receiver.hold("/slow")
+    stopping = processes.worker(env=WORKER_ENV)
+
+    publish(real_redis, [call_event(account.id, f"call-{n}") for n in range(3)])
+    wait_for(lambda: holding_receiver.requests_to("/slow"), timeout_s=15, what="the first delivery")
+    os.kill(stopping.pid, signal.SIGTERM)
+    time.sleep(0.5)  # the worker is still inside the request when the receiver answers
+    holding_receiver.release()
+    assert stopping.wait(timeout_s=15) == 0
+
+    assert len(holding_receiver.requests_to("/slow")) == 1
+    assert not StartedJobRegistry(queues.DELIVERIES, connection=real_redis).get_job_ids()
+    assert not FailedJobRegistry(queues.DELIVERIES, connection=real_redis).get_job_ids()
+
+    processes.worker(env=WORKER_ENV)
+    wait_for(lambda: len(holding_receiver.requests_to("/slow")) >= 3, timeout_s=15, what="the two queued deliveries")
+    time.sleep(QUIET_PERIOD_S)
+    received = holding_receiver.requests_to("/slow")
+    assert sorted(call_ids(received)) == ["call-0", "call-1", "call-2"]
+    assert len({r.headers["X-Delivery-ID"] for r in received}) == 3
