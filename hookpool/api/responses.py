@@ -19,6 +19,7 @@ from ..errors import HookpoolError, ValidationError
 # Our ValidationError carries a rule sentence; Kazoo names the rule. The first
 # pattern found in the sentence decides the name, "invalid" when none matches.
 RULE_NAMES = (
+    ("cannot be replayed", "replayable"),
     ("is required", "required"),
     ("is missing", "required"),
     ("must not be empty", "required"),
