@@ -1,0 +1,154 @@
+"""Events: what a published payload must carry, and publishing as all or nothing."""
+
+import json
+
+import pytest
+from rq import Queue
+
+from hookpool import accounts, defaults, queues
+from hookpool.errors import ValidationError
+from hookpool.events import make_event, parse_event_text
+from hookpool.publishing import publish
+
+ACCOUNT_ID = "91eb05e5c68d7ca05e7618b6821d2d16"
+CALL = {"account_id": ACCOUNT_ID, "hook_event": "channel_create", "call_id": "abc"}
+
+
+def test_an_event_takes_its_type_from_hook_event():
+    event = make_event(CALL)
+
+    assert (event.account_id, event.event_type, event.payload) == (ACCOUNT_ID, "channel_create", CALL)
+
+
+def test_an_upper_case_event_name_is_accepted_as_kazoo_sends_it():
+    assert make_event({**CALL, "hook_event": "CHANNEL_CREATE"}).event_type == "channel_create"
+
+
+def test_a_payload_without_hook_event_takes_the_type_the_publisher_names():
+    event = make_event({"account_id": ACCOUNT_ID, "event_name": "voicemail_new"}, event_type="notifications")
+
+    assert event.event_type == "notifications"
+
+
+def test_an_account_id_override_replaces_the_payloads_own():
+    other = "0" * 32
+
+    event = make_event({"account_id": "account0000000000000000000000003"}, "notifications", account_id=other)
+
+    assert event.account_id == other
+    assert event.payload["account_id"] == other
+
+
+def test_an_upper_case_account_id_is_read_as_lower_case():
+    assert make_event({**CALL, "account_id": ACCOUNT_ID.upper()}).account_id == ACCOUNT_ID
+
+
+def test_the_payload_is_not_modified_by_validation():
+    payload = {"account_id": "a" * 32, "event_name": "x"}
+
+    make_event(payload, "notifications", account_id="b" * 32)
+
+    assert payload == {"account_id": "a" * 32, "event_name": "x"}
+
+
+@pytest.mark.parametrize(("payload", "event_type", "field"), [
+    ({"hook_event": "channel_create"}, None, "account_id"),
+    ({**CALL, "account_id": "not-an-account"}, None, "account_id"),
+    ({**CALL, "account_id": None}, None, "account_id"),
+    ({"account_id": ACCOUNT_ID}, None, "hook_event"),
+    ({**CALL, "hook_event": "channel_exploded"}, None, "hook_event"),
+    ({**CALL, "hook_event": "all"}, None, "hook_event"),
+    ({**CALL, "hook_event": 7}, None, "hook_event"),
+    (CALL, "channel_destroy", "hook_event"),
+    ({"account_id": ACCOUNT_ID}, "all", "event type"),
+    ({"account_id": ACCOUNT_ID}, "nonsense", "event type"),
+    (["not", "an", "object"], None, "event"),
+    ("a string", None, "event"),
+])
+def test_a_bad_event_is_refused_naming_what_is_wrong(payload, event_type, field):
+    with pytest.raises(ValidationError) as refused:
+        make_event(payload, event_type)
+
+    assert refused.value.field == field
+
+
+def test_an_event_nested_too_deeply_is_refused():
+    payload = dict(CALL)
+    innermost = payload
+    for _ in range(defaults.MAX_EVENT_DEPTH + 1):
+        innermost["inner"] = {}
+        innermost = innermost["inner"]
+
+    with pytest.raises(ValidationError) as refused:
+        make_event(payload)
+
+    assert refused.value.field == "event"
+    assert "deeper" in str(refused.value)
+
+
+def test_event_text_may_hold_one_object_or_an_array_of_them():
+    one = parse_event_text(json.dumps(CALL))
+    many = parse_event_text(json.dumps([CALL, {**CALL, "hook_event": "channel_answer"}]))
+
+    assert [e.event_type for e in one] == ["channel_create"]
+    assert [e.event_type for e in many] == ["channel_create", "channel_answer"]
+
+
+@pytest.mark.parametrize("text", ["{not json", "", "[1, 2", '{"account_id": '])
+def test_event_text_that_is_not_json_is_refused(text):
+    with pytest.raises(ValidationError) as refused:
+        parse_event_text(text)
+
+    assert refused.value.field == "event"
+    assert "not valid JSON" in str(refused.value)
+
+
+def test_event_text_larger_than_the_limit_is_refused_before_parsing():
+    text = json.dumps({**CALL, "padding": "x" * defaults.MAX_EVENT_BYTES})
+
+    with pytest.raises(ValidationError) as refused:
+        parse_event_text(text)
+
+    assert "larger than" in str(refused.value)
+
+
+def test_one_bad_event_in_an_array_refuses_the_whole_text():
+    text = json.dumps([CALL, {"account_id": ACCOUNT_ID}])
+
+    with pytest.raises(ValidationError):
+        parse_event_text(text)
+
+
+def events_queued(redis):
+    return Queue(queues.EVENTS, connection=redis).count
+
+
+def test_publishing_enqueues_one_fan_out_job_per_event(fake_redis):
+    accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
+
+    job_ids = publish(fake_redis, [CALL, {**CALL, "hook_event": "channel_answer"}])
+
+    assert len(job_ids) == 2
+    assert Queue(queues.EVENTS, connection=fake_redis).job_ids == job_ids
+    assert fake_redis.llen("rq:queue:hookpool-events") == 2
+
+
+def test_publishing_to_an_unknown_account_is_refused_and_nothing_is_enqueued(fake_redis):
+    accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
+    stranger = {**CALL, "account_id": "f" * 32}
+
+    with pytest.raises(ValidationError) as refused:
+        publish(fake_redis, [CALL, stranger])
+
+    assert refused.value.field == "account_id"
+    assert refused.value.value == "f" * 32
+    assert events_queued(fake_redis) == 0
+
+
+def test_a_batch_with_one_invalid_event_enqueues_none_of_it(fake_redis):
+    accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
+
+    with pytest.raises(ValidationError):
+        publish(fake_redis, [CALL, {**CALL, "hook_event": "bogus"}])
+
+    assert events_queued(fake_redis) == 0
