@@ -37,6 +37,18 @@ class DestinationRefused(HookpoolError):
     """
 
 
+class CorruptRecord(HookpoolError):
+    """A record in Redis that hookpool cannot read (written by hand, or by a bug).
+
+    Readers of many records skip such a one and log it; readers of one report it.
+    """
+
+    def __init__(self, kind, object_id, detail):
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__(f"{kind} {object_id} has a corrupt record in Redis ({detail}); fix or delete it")
+
+
 class NotFound(HookpoolError):
     """An account or hook id that does not exist."""
 

@@ -7,6 +7,8 @@ ancestor's hooks that include subaccounts. Nothing reaches another tenant.
 """
 
 import json
+import math
+import re
 from dataclasses import dataclass
 
 from . import defaults
@@ -58,7 +60,7 @@ def make_event(payload, event_type=None, account_id=None):
     """
     if not isinstance(payload, dict):
         raise ValidationError("event", _short(payload), "is not a JSON object")
-    _check_depth(payload)
+    _check_value(payload)
 
     if account_id is not None:
         payload = {**payload, "account_id": account_id}
@@ -90,12 +92,34 @@ def parse_event_text(text, event_type=None, account_id=None):
     return [make_event(item, event_type, account_id) for item in items]
 
 
-def _check_depth(value, depth=0):
+def _check_value(value, path="event", depth=0):
+    """Refuse what no receiver could be sent: deep nesting, non-JSON types, NaN, infinities, lone surrogates.
+
+    Python's json module reads NaN, Infinity and 1e999 without complaint, and
+    "\\ud800" as a lone surrogate, which cannot be encoded as UTF-8; checked here,
+    they are refused when published instead of failing every delivery.
+    """
     if depth > defaults.MAX_EVENT_DEPTH:
         raise ValidationError("event", "...", f"nests deeper than {defaults.MAX_EVENT_DEPTH} levels")
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    for child in children:
-        _check_depth(child, depth + 1)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or _LONE_SURROGATE.search(key):
+                raise ValidationError(path, _short(key), "has a key that is not a valid Unicode string")
+            _check_value(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_value(item, f"{path}[{index}]", depth + 1)
+    elif isinstance(value, str):
+        if _LONE_SURROGATE.search(value):
+            raise ValidationError(path, _short(value), "holds a lone surrogate, which is not valid Unicode")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(path, value, "is not a finite number (JSON has no NaN or infinity)")
+    elif value is not None and not isinstance(value, (bool, int)):
+        raise ValidationError(path, _short(value), f"is a {type(value).__name__}, which JSON cannot carry")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _short(value, limit=60):

@@ -9,6 +9,7 @@ MULTI/EXEC, so a reader never sees one without the other.
 
 import base64
 import json
+import logging
 import re
 import secrets
 import time
@@ -18,9 +19,11 @@ from urllib.parse import unquote, urlsplit
 from redis.exceptions import WatchError
 
 from . import accounts, defaults, destinations, keys
-from .errors import NotFound, ValidationError
+from .errors import CorruptRecord, NotFound, ValidationError
 from .events import ALL, OBJECT_ACTIONS, normalize_event_type
 from .ids import check_id, new_id
+
+log = logging.getLogger(__name__)
 
 HTTP_VERBS = ("get", "post", "put")
 FORMATS = ("form-data", "json")
@@ -74,26 +77,44 @@ class Hook:
         }
 
     @classmethod
-    def from_hash(cls, raw):
-        text = {k.decode(): v.decode() for k, v in raw.items()}
+    def from_hash(cls, raw, hook_id="?"):
+        """The hook stored in raw (a Redis hash); CorruptRecord, naming hook and field, if it is unusable.
+
+        Records are checked as strictly as input is, short of resolving the URI's
+        host: a record written straight into Redis must not crash a fan-out.
+        """
+        try:
+            text = {k.decode(): v.decode() for k, v in raw.items()}
+            return cls._from_text(text, hook_id)
+        except UnicodeDecodeError:
+            raise CorruptRecord("hook", hook_id, "it holds bytes that are not UTF-8") from None
+        except ValidationError as exc:
+            raise CorruptRecord("hook", hook_id, str(exc)) from None
+
+    @classmethod
+    def _from_text(cls, text, hook_id):
+        stored_id = check_id("id", _stored(text, "id"))
+        if hook_id != "?" and stored_id != hook_id:
+            raise ValidationError("id", stored_id, f"does not match the key it is stored under ({hook_id})")
+        secret = text.get("secret", "")
         return cls(
-            id=text["id"],
-            account_id=text["account_id"],
-            name=text["name"],
-            uri=text["uri"],
-            hook=text["hook"],
-            http_verb=text["http_verb"],
-            retries=int(text["retries"]),
-            format=text["format"],
-            enabled=text["enabled"] == "1",
-            include_subaccounts=text["include_subaccounts"] == "1",
-            include_internal_legs=text["include_internal_legs"] == "1",
-            custom_data=json.loads(text["custom_data"]),
-            secret=text.get("secret", ""),
+            id=stored_id,
+            account_id=check_id("account_id", _stored(text, "account_id")),
+            name=_check_name(_stored(text, "name")),
+            uri=_check_stored_uri(_stored(text, "uri")),
+            hook=normalize_event_type(_stored(text, "hook")),
+            http_verb=_check_choice("http_verb", _stored(text, "http_verb"), HTTP_VERBS),
+            retries=_check_retries(_stored_int(text, "retries")),
+            format=_check_choice("format", _stored(text, "format"), FORMATS),
+            enabled=_stored_bool(text, "enabled"),
+            include_subaccounts=_stored_bool(text, "include_subaccounts"),
+            include_internal_legs=_stored_bool(text, "include_internal_legs"),
+            custom_data=_check_custom_data(_stored_json(text, "custom_data")),
+            secret=check_secret(secret) if secret else "",
             disabled_by=text.get("disabled_by", ""),
             disabled_reason=text.get("disabled_reason", ""),
-            created_ms=int(text.get("created_ms", 0)),
-            modified_ms=int(text.get("modified_ms", 0)),
+            created_ms=_stored_int(text, "created_ms", 0),
+            modified_ms=_stored_int(text, "modified_ms", 0),
         )
 
     def index_keys(self):
@@ -105,6 +126,43 @@ class Hook:
 
 
 # --- validation -----------------------------------------------------------
+
+def _stored(text, name):
+    if name not in text:
+        raise ValidationError(name, None, "is missing")
+    return text[name]
+
+
+def _stored_int(text, name, default=None):
+    value = text.get(name, default) if default is not None else _stored(text, name)
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(name, value, "is not a whole number") from None
+
+
+def _stored_bool(text, name):
+    value = _stored(text, name)
+    if value not in ("0", "1"):
+        raise ValidationError(name, value, "must be 1 or 0")
+    return value == "1"
+
+
+def _stored_json(text, name):
+    value = _stored(text, name)
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        raise ValidationError(name, value[:40], "is not valid JSON") from None
+
+
+def _check_stored_uri(value):
+    """check_uri without its DNS lookup, which is too slow for every read; sending checks again."""
+    parts = urlsplit(value) if value.isascii() and not _CONTROL_CHARS.search(value) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("uri", value[:80], "must be an absolute http or https URL")
+    return value
+
 
 def check_uri(value):
     if not isinstance(value, str) or not value:
@@ -278,19 +336,28 @@ def get_hook(redis, hook_id, account_id=None):
     raw = redis.hgetall(keys.hook(hook_id))
     if not raw:
         raise NotFound("hook", hook_id)
-    hook = Hook.from_hash(raw)
+    hook = Hook.from_hash(raw, hook_id)
     if account_id is not None and hook.account_id != account_id:
         raise NotFound("hook", hook_id)
     return hook
 
 
 def load_hooks(redis, hook_ids):
-    """Load many hooks in one round trip, skipping ids that no longer exist."""
+    """Load many hooks in one round trip, skipping ids that no longer exist and corrupt records (logged)."""
+    hook_ids = list(hook_ids)
     with redis.pipeline(transaction=False) as pipe:
         for hook_id in hook_ids:
             pipe.hgetall(keys.hook(hook_id))
         raws = pipe.execute()
-    return [Hook.from_hash(raw) for raw in raws if raw]
+    found = []
+    for hook_id, raw in zip(hook_ids, raws):
+        if not raw:
+            continue
+        try:
+            found.append(Hook.from_hash(raw, hook_id))
+        except CorruptRecord as exc:
+            log.warning("hook %s skipped: %s", hook_id, exc)
+    return found
 
 
 def list_hooks(redis, account_id=None):

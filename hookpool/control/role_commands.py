@@ -85,6 +85,8 @@ def read_events(data, event_type=None, account_id=None):
 
     try:
         json.loads(text)
+    except RecursionError:
+        raise ValidationError("input", f"{len(data)} bytes", "nests too deeply to be an event") from None
     except ValueError:
         return _read_json_lines(text, event_type, account_id)
     return parse_event_text(text, event_type, account_id)

@@ -17,7 +17,7 @@ from rq import Retry, get_current_job
 
 from .. import attempts, defaults, failures, hooks, keys, queues, settings
 from ..config import load_config
-from ..errors import NotFound
+from ..errors import CorruptRecord, NotFound
 from ..events import Event, hook_wants, payload_for
 from ..ids import new_id
 from . import fairness
@@ -176,6 +176,10 @@ def _current_hook(redis, hook_id, account_id=None):
     try:
         return hooks.get_hook(redis, hook_id, account_id=account_id)
     except NotFound:
+        return None
+    except CorruptRecord as exc:
+        # Skipped like a deleted hook, but loudly: an operator has a record to repair.
+        log.warning("delivery to hook %s skipped: %s", hook_id, exc)
         return None
 
 
