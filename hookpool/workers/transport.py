@@ -10,8 +10,13 @@ certificate check all still use that name.
 
 Keep-alive connections are checked once, when opened; later requests on them
 go to the same checked address.
+
+The pools also send each request target exactly as given. urllib3 normalises
+targets (upper-cases percent-escapes, escapes [ ] | { } and the like), which
+would break the promise that a hook's own query string arrives byte-exact.
 """
 
+import contextvars
 import socket
 
 from requests.adapters import HTTPAdapter
@@ -60,11 +65,33 @@ class CheckedHTTPSConnection(_CheckedConnect, HTTPSConnection):
     pass
 
 
-class _CheckedHTTPPool(HTTPConnectionPool):
+# The target urlopen was given, before urllib3 rewrote it; read back in _make_request.
+_given_target = contextvars.ContextVar("given_target", default=None)
+
+
+class _ExactTarget:
+    """Sends the request target urlopen was given, not urllib3's normalised copy of it.
+
+    Hook URIs were checked for spaces and control characters when they were
+    written, so what is sent is still a valid request line.
+    """
+
+    def urlopen(self, method, url, *args, **kwargs):
+        token = _given_target.set(url)
+        try:
+            return super().urlopen(method, url, *args, **kwargs)
+        finally:
+            _given_target.reset(token)
+
+    def _make_request(self, conn, method, url, *args, **kwargs):
+        return super()._make_request(conn, method, _given_target.get() or url, *args, **kwargs)
+
+
+class _CheckedHTTPPool(_ExactTarget, HTTPConnectionPool):
     ConnectionCls = CheckedHTTPConnection
 
 
-class _CheckedHTTPSPool(HTTPSConnectionPool):
+class _CheckedHTTPSPool(_ExactTarget, HTTPSConnectionPool):
     ConnectionCls = CheckedHTTPSConnection
 
 
