@@ -12,8 +12,9 @@ from support import Processes, Receiver, bracket_pairs, load_samples
 pytestmark = pytest.mark.integration
 
 ACCOUNT_ID = "e" * 32
-# The hook URIs' own query strings, which must reach the receiver exactly as written.
-OWN_QUERY = "token=a%2Fb&x=1"
+# The hook URIs' own query string, which must reach the receiver exactly as written:
+# escapes in either case, brackets and all.
+OWN_QUERY = "token=a%2Fb&x=1&lower=c%2fd&list[]=e"
 HOOKS = {
     "json": {"http_verb": "post", "format": "json"},
     "form": {"http_verb": "put", "format": "form-data"},
@@ -77,6 +78,7 @@ def test_every_sample_arrives_as_equal_json(delivered_samples):
     received = receiver.requests_to("/json")
 
     assert {r.method for r in received} == {"POST"}
+    assert {r.target for r in received} == {f"/json?{OWN_QUERY}"}
     assert {r.headers["Content-Type"] for r in received} == {"application/json; charset=utf-8"}
     assert sorted(canonical(r.json()) for r in received) == sorted(canonical(p) for p in expected)
 
@@ -87,6 +89,7 @@ def test_every_sample_arrives_as_its_bracketed_form_pairs(delivered_samples):
     received = receiver.requests_to("/form")
 
     assert {r.method for r in received} == {"PUT"}
+    assert {r.target for r in received} == {f"/form?{OWN_QUERY}"}
     assert sorted(r.form_pairs() for r in received) == sorted(bracket_pairs(p) for p in expected)
 
 
