@@ -287,3 +287,18 @@ def test_logic_functions_refuse_unknown_ids_and_bad_values_without_writing(redis
         maintenance.set_disable_threshold(redis, True, OFFICE)
     assert maintenance.set_failure_expiry(redis, 1, OFFICE) == 1
     assert maintenance.flush_account_failures(redis, CUSTOMER) == 3
+
+
+def test_every_command_of_the_script_has_help_with_an_example():
+    import click
+
+    from hookpool.control.cli import cli
+
+    def leaves(command, path):
+        if isinstance(command, click.Group):
+            return [leaf for name, sub in command.commands.items() for leaf in leaves(sub, path + [name])]
+        return [(" ".join(path), command)]
+
+    commands = leaves(cli, [])
+    assert {"attempts", "status", "settings", "hooks import", "set-failure-expiry"} <= {path for path, _ in commands}
+    assert [path for path, command in commands if "Example:" not in (command.help or "")] == []
