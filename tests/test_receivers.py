@@ -9,10 +9,14 @@ import time
 
 import pytest
 import requests
+from rq import SimpleWorker
+from rq.registry import ScheduledJobRegistry
 
-from hookpool import accounts, hooks
+from hookpool import accounts, hooks, queues
+from hookpool.events import Event
 from hookpool.hooks import Hook
 from hookpool.publishing import publish
+from hookpool.workers import jobs
 from hookpool.workers.backoff import retry_delay_s
 from hookpool.workers.sending import build_request, send
 from support import free_port, wait_for
@@ -286,3 +290,23 @@ def test_with_the_middle_of_three_hooks_broken_the_other_two_are_delivered_withi
 
     assert sorted(r.path for r in receiver.requests) == ["/first"] * 3 + ["/third"] * 3
     assert len(broken.requests) >= 1
+
+
+@pytest.mark.parametrize("retry_after, expected_s", [("30", 30), ("100000", 45)])
+def test_a_429s_retry_after_schedules_the_retry_in_rq_no_later_than_its_cap(
+        real_redis, allow_loopback, monkeypatch, retry_after, expected_s):
+    monkeypatch.setenv("HOOKPOOL_RETRY_AFTER_MAX_S", "45")
+    receiver = MisbehavingReceiver(answers("HTTP/1.1 429 Too Many Requests", f"Retry-After: {retry_after}"))
+    try:
+        account = accounts.create_account(real_redis, "rate limited")
+        hook = hooks.create_hook(real_redis, account.id, {"name": "limited", "uri": receiver.url,
+                                                          "hook": "channel_create", "retries": 1})
+        event = Event(account.id, "channel_create", {"account_id": account.id, "hook_event": "channel_create"})
+        (delivery_id,) = jobs.enqueue_deliveries(real_redis, event, [hook])
+        SimpleWorker([queues.queue(real_redis, queues.DELIVERIES)], connection=real_redis).work(burst=True)
+    finally:
+        receiver.stop()
+
+    registry = ScheduledJobRegistry(queues.DELIVERIES, connection=real_redis)
+    wait_s = registry.get_scheduled_time(delivery_id).timestamp() - time.time()
+    assert expected_s - 5 < wait_s <= expected_s
