@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 
 from . import accounts, defaults, destinations, keys
 from .errors import CorruptRecord, NotFound, ValidationError
-from .events import ALL, OBJECT_ACTIONS, normalize_event_type
+from .events import ALL, INDEXED_EVENT_TYPES, OBJECT_ACTIONS, normalize_event_type
 from .ids import check_id, new_id
 
 log = logging.getLogger(__name__)
@@ -427,7 +427,10 @@ def _queue_replace(pipe, old, new):
 
 
 def delete_hook(redis, hook_id):
-    hook = get_hook(redis, hook_id)
+    try:
+        hook = get_hook(redis, hook_id)
+    except CorruptRecord:
+        return _delete_unreadable_hook(redis, check_id("hook", hook_id))
     with redis.pipeline() as pipe:
         for index_key in hook.index_keys():
             pipe.srem(index_key, hook.id)
@@ -436,6 +439,32 @@ def delete_hook(redis, hook_id):
         pipe.delete(keys.hook(hook.id), keys.hook_failures(hook.id))
         pipe.execute()
     return hook
+
+
+def _delete_unreadable_hook(redis, hook_id):
+    """Delete a hook whose record is corrupt, so that the operator can be rid of it.
+
+    Its event type and include_subaccounts cannot be trusted, so the hook id is
+    removed from every index set of the account the record names. Returns a
+    Hook holding the fields as stored, unchecked.
+    """
+    text = {k.decode(errors="replace"): v.decode(errors="replace")
+            for k, v in redis.hgetall(keys.hook(hook_id)).items()}
+    account_id = text.get("account_id", "")
+    with redis.pipeline() as pipe:
+        if _ID_TEXT.fullmatch(account_id):
+            pipe.srem(keys.account_hooks(account_id), hook_id)
+            for event_type in INDEXED_EVENT_TYPES:
+                pipe.srem(keys.own_event_index(account_id, event_type), hook_id)
+                pipe.srem(keys.descendant_event_index(account_id, event_type), hook_id)
+        pipe.srem(keys.FAILING_HOOKS, hook_id)
+        pipe.delete(keys.hook(hook_id), keys.hook_failures(hook_id))
+        pipe.execute()
+    return Hook(id=hook_id, account_id=account_id, name=text.get("name", ""), uri=text.get("uri", ""),
+                hook=text.get("hook", ""))
+
+
+_ID_TEXT = re.compile(r"[0-9a-f]{32}")
 
 
 def hooks_for_event(redis, event, ancestor_ids):

@@ -362,3 +362,16 @@ def test_a_payload_that_slipped_past_publishing_fails_its_own_delivery_and_the_w
 
     assert [r.json()["text"] for r in receiver.requests] == ["fine"]
     assert FailedJobRegistry(queues.DELIVERIES, connection=real_redis).count == 1
+
+
+def test_a_corrupt_hook_can_still_be_deleted_and_leaves_no_index_entry(real_redis, three_hooks):
+    real_redis.hset(keys.hook("2" * 32), "hook", "call_started")
+
+    result = CliRunner().invoke(cli, ["hooks", "delete", "2" * 32], obj=App(None, client=real_redis))
+
+    assert result.exit_code == 0, result.output
+    assert not real_redis.exists(keys.hook("2" * 32))
+    index_members = set().union(*(real_redis.smembers(k) for k in real_redis.keys(f"hookpool:account:{ACCOUNT_ID}:*")
+                                  if real_redis.type(k) == b"set"))
+    assert ("2" * 32).encode() not in index_members
+    assert [h.id for h in hooks.list_hooks(real_redis, ACCOUNT_ID)] == ["1" * 32, "3" * 32]
