@@ -1,0 +1,92 @@
+"""The registry at scale: many accounts with ten hooks each, failures, and what they cost.
+
+Accounts are made with hookpool's own create_account. Hooks are written the
+way hooks.create_hook writes them (the hash, the account's set, the index
+sets), batched in pipelines: creating 100,000 hooks one call at a time would
+make the benchmark wait a minute for nothing it measures.
+"""
+
+import statistics
+import time
+
+from hookpool import accounts, failures, keys
+from hookpool.hooks import Hook
+from hookpool.ids import new_id
+from hookpool.scheduler.disable import disable_pass
+
+HOOKS_PER_ACCOUNT = 10
+WRITE_BATCH = 1000
+# Below the default threshold (6), so that repeated passes find the same work and disable nothing.
+FAILURES_PER_FAILING_HOOK = 3
+PASS_REPEATS = 7
+FAILURE_MEMORY_HOOKS = 10_000
+FAILURES_PER_HOOK_FOR_MEMORY = 5
+
+
+class ScaleSetup:
+    def __init__(self, redis, receiver_url):
+        self.redis = redis
+        self.receiver_url = receiver_url
+        self.account_ids = []
+        self.hook_ids = []
+
+    def build(self, hook_count):
+        """Create hook_count hooks, ten per account; return the Redis memory each hook costs, in bytes."""
+        self.account_ids = [accounts.create_account(self.redis, f"tenant {n}").id
+                            for n in range(max(1, hook_count // HOOKS_PER_ACCOUNT))]
+        before = self._used_memory()
+        self.hook_ids = []
+        for start in range(0, hook_count, WRITE_BATCH):
+            self._write_hooks(range(start, min(hook_count, start + WRITE_BATCH)))
+        return (self._used_memory() - before) / hook_count
+
+    def _write_hooks(self, numbers):
+        now_ms = int(time.time() * 1000)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for number in numbers:
+                account_id = self.account_ids[number // HOOKS_PER_ACCOUNT]
+                hook = Hook(id=new_id(), account_id=account_id, name=f"hook {number}",
+                            uri=f"{self.receiver_url}/tenant/{number % HOOKS_PER_ACCOUNT}", hook="channel_create",
+                            format="json", created_ms=now_ms, modified_ms=now_ms)
+                pipe.hset(keys.hook(hook.id), mapping=hook.to_hash())
+                pipe.sadd(keys.account_hooks(account_id), hook.id)
+                for index_key in hook.index_keys():
+                    pipe.sadd(index_key, hook.id)
+                self.hook_ids.append(hook.id)
+            pipe.execute()
+
+    def disable_pass_ms(self, hook_count, failing_count):
+        """Median duration of a disable pass with failing_count hooks failing (building hook_count first if given)."""
+        if hook_count is not None:
+            self.build(hook_count)
+        failing = self.hook_ids[::max(1, len(self.hook_ids) // failing_count)][:failing_count]
+        self._add_failures(failing, FAILURES_PER_FAILING_HOOK)
+
+        durations_ms = []
+        for _ in range(PASS_REPEATS):
+            started = time.perf_counter()
+            disable_pass(self.redis)
+            durations_ms.append((time.perf_counter() - started) * 1000)
+        failures.flush_hooks(self.redis, failing)
+        return statistics.median(durations_ms)
+
+    def failure_entry_bytes(self):
+        """Redis memory per failure entry, the failing-hooks set included."""
+        failing = self.hook_ids[:FAILURE_MEMORY_HOOKS]
+        before = self._used_memory()
+        self._add_failures(failing, FAILURES_PER_HOOK_FOR_MEMORY)
+        added = len(failing) * FAILURES_PER_HOOK_FOR_MEMORY
+        per_entry = (self._used_memory() - before) / added
+        failures.flush_hooks(self.redis, failing)
+        return per_entry
+
+    def _add_failures(self, hook_ids, per_hook):
+        now_ms = int(time.time() * 1000)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for hook_id in hook_ids:
+                for attempt in range(1, per_hook + 1):
+                    failures.record_failure(pipe, hook_id, new_id(), attempt, now_ms - attempt)
+            pipe.execute()
+
+    def _used_memory(self):
+        return self.redis.info("memory")["used_memory"]
