@@ -21,7 +21,7 @@ them under RQ's prefix.
     hookpool:settings:account-expiries         zset    account ids scored by their own failure expiry (ms)
     hookpool:disable-pass:last                 hash    when the disable pass last ran, and its counts
     hookpool:api-keys                          set     SHA-256 hex digests of every API key issued
-    hookpool:api-key:{digest}                  hash    scope (an account id, or "system"), created_ms
+    hookpool:api-key:{digest}                  hash    scope (an account id, or "system"), created_ms, account_created_ms
 """
 
 PREFIX = "hookpool"

@@ -3,7 +3,7 @@
 import pytest
 
 from api_support import Api
-from hookpool import keys
+from hookpool import accounts, keys
 from hookpool.api import credentials
 
 
@@ -62,6 +62,17 @@ def test_the_key_of_a_deleted_account_answers_401(api, tenants):
     api.call("DELETE", f"/v2/accounts/{tenants['stranger']}")
 
     assert api.call("GET", "/v2/webhooks", key=stranger_key).status_code == 401
+
+
+def test_the_key_of_a_deleted_account_does_not_reach_a_new_account_given_the_same_id(api, tenants):
+    stranger_key = api.key_for(tenants["stranger"])
+    created_ms = accounts.get_account(api.redis, tenants["stranger"]).created_ms
+    api.call("DELETE", f"/v2/accounts/{tenants['stranger']}")
+
+    accounts.create_account(api.redis, "New owner", account_id=tenants["stranger"], now_ms=created_ms + 1)
+
+    assert api.call("GET", f"/v2/accounts/{tenants['stranger']}", key=stranger_key).status_code == 401
+    assert api.call("GET", f"/v2/accounts/{tenants['stranger']}").status_code == 200
 
 
 def test_an_account_key_reaches_its_own_account_and_its_descendants(api, tenants):

@@ -68,6 +68,14 @@ def test_bad_events_answer_400_naming_the_field(api, data, field):
     assert queued_args(api.redis, queues.EVENTS) == []
 
 
+def test_an_event_over_the_size_limit_answers_400(api):
+    big = {**CALL, "padding": "x" * (1024 * 1024)}
+
+    answer = api.call("POST", f"/v2/accounts/{api.account()}/events", big)
+
+    assert field_error(answer)[0] == "event"
+
+
 def test_a_body_over_the_size_limit_answers_413(api):
     answer = api.call("POST", f"/v2/accounts/{api.account()}/events", body=b"x" * (9 * 1024 * 1024),
                       content_type="application/json")

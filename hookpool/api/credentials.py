@@ -4,7 +4,12 @@ A key is 32 random bytes, so a plain SHA-256 of it cannot be reversed or
 guessed; a slow password hash would only slow every request down. An account
 key reaches its own account and every account below it; a system key reaches
 everything. A key of an account that has since been deleted reaches nothing
-and is refused like an unknown one.
+and is refused like an unknown one, even if an account is created again with
+the same id (the key remembers when its account was created).
+
+Known shortcoming: keys of a deleted account stay stored, refused, until
+revoked; an index of keys per account, emptied by accounts.delete_account,
+would remove them with it.
 """
 
 import hashlib
@@ -39,12 +44,14 @@ def digest(api_key):
 
 def create_key(redis, account_id=None, now_ms=None):
     """Issue a key for account_id (or the system, when None); return (key, key id). The key is not kept."""
-    scope = accounts.get_account(redis, account_id).id if account_id else SYSTEM
+    account = accounts.get_account(redis, account_id) if account_id else None
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_digest = digest(api_key)
     created_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    stored = {"scope": account.id if account else SYSTEM, "created_ms": created_ms,
+              "account_created_ms": account.created_ms if account else ""}
     with redis.pipeline() as pipe:
-        pipe.hset(keys.api_key(key_digest), mapping={"scope": scope, "created_ms": created_ms})
+        pipe.hset(keys.api_key(key_digest), mapping=stored)
         pipe.sadd(keys.API_KEYS, key_digest)
         pipe.execute()
     return api_key, key_digest[:KEY_ID_LENGTH]
@@ -55,12 +62,12 @@ def authenticate(redis, api_key):
     if not api_key or len(api_key) > 256:
         return None
     key_digest = digest(api_key)
-    scope = redis.hget(keys.api_key(key_digest), "scope")
+    scope, account_created_ms = redis.hmget(keys.api_key(key_digest), "scope", "account_created_ms")
     if scope is None:
         return None
     scope = scope.decode()
-    if scope != SYSTEM and not accounts.exists(redis, scope):
-        return None
+    if scope != SYSTEM and redis.hget(keys.account(scope), "created_ms") != account_created_ms:
+        return None  # the account is gone, or is a new one with the old id
     return Principal(scope, key_digest[:KEY_ID_LENGTH])
 
 

@@ -11,11 +11,12 @@ the account in the path, or to one of its descendants; an event without an
 account_id is taken to be the path account's.
 """
 
+import json
 import logging
 
 from flask import Blueprint, request
 
-from .. import replay
+from .. import defaults, replay
 from ..errors import ValidationError
 from ..events import make_event
 from ..publishing import publish
@@ -51,6 +52,7 @@ def _events(items, account_id, event_type):
     events = []
     for index, item in enumerate(items):
         try:
+            _check_size(item)
             event = make_event(_with_account(item, account_id), event_type)
         except ValidationError as exc:
             raise ValidationError(_item_field(items, index, exc.field), exc.value, exc.rule) from None
@@ -59,6 +61,12 @@ def _events(items, account_id, event_type):
                                   f"is neither account {account_id} nor one of its descendants")
         events.append(event)
     return events
+
+
+def _check_size(item):
+    size = len(json.dumps(item, separators=(",", ":")))
+    if size > defaults.MAX_EVENT_BYTES:
+        raise ValidationError("event", f"{size} bytes", f"is larger than {defaults.MAX_EVENT_BYTES} bytes")
 
 
 def _with_account(item, account_id):
