@@ -266,11 +266,18 @@ class RoleProcess:
 
     def stop(self):
         """SIGTERM the process group (rq's warm shutdown), then SIGKILL whatever is left of it."""
+        self.ask_to_stop()
+        self.make_sure_stopped()
+
+    def ask_to_stop(self):
         self._signal_group(signal.SIGTERM)
+
+    def make_sure_stopped(self):
         try:
             self.process.wait(timeout=PROCESS_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             pass
+        # Also reaches rq's forked scheduler child, should it outlive its worker.
         self._signal_group(signal.SIGKILL)
         self.process.wait()
 
@@ -302,8 +309,11 @@ class Processes:
         return process
 
     def stop_all(self):
+        # All asked first, so that their shutdowns overlap.
         for process in self.started:
-            process.stop()
+            process.ask_to_stop()
+        for process in self.started:
+            process.make_sure_stopped()
         # pytest shows this output only for a failed test, where it is the first thing to read.
         for process in self.started:
             print(f"----- {process.log_path.name} (exit status {process.process.returncode}) -----")
