@@ -1,6 +1,8 @@
 """`hookpool api` serves the HTTP API with waitress; `hookpool keys ...` issues and revokes its keys."""
 
 import logging
+import signal
+import sys
 
 import click
 
@@ -38,11 +40,17 @@ def api(app, host, port, threads, log_level):
 
     setup_logging(log_level)
     application = create_app(app.redis)
-    log.info("serving the API on http://%s:%d with %d threads", host, port, threads)
     try:
-        waitress.serve(application, host=host, port=port, threads=threads, ident="hookpool")
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        server = waitress.create_server(application, host=host, port=port, threads=threads, ident="hookpool")
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+
+    # SIGTERM (what Procfile runners send) ends the serving loop the way Ctrl-C does, so waitress closes cleanly.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    log.info("serving the API on http://%s:%d with %d threads", host, port, threads)
+    server.run()
+    log.info("API stopped")
 
 
 @click.group("keys", cls=AliasedGroup)
