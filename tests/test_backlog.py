@@ -200,7 +200,7 @@ BACKLOG = 1000
 HEALTHY_EVENTS = 20
 WORKERS = 4
 DEADLINE_S = "2"
-WINDOW_S = 25.0
+WINDOW_S = 15.0
 
 
 def _measure(real_redis, receiver, processes, share):
