@@ -131,7 +131,7 @@ def deliver(delivery_args):
     hook = _current_hook(redis, delivery_args["hook_id"], delivery_args.get("hook_account_id"))
     if hook is None or not hook.enabled:
         log.info("delivery %s skipped: hook %s is %s", job.id, delivery_args["hook_id"],
-                 "deleted" if hook is None else "disabled")
+                 "deleted or unreadable" if hook is None else "disabled")
         return SKIPPED
 
     lease_s = job.timeout or job_timeout_s(config.delivery_deadline_s)
