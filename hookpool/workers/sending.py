@@ -133,30 +133,51 @@ def _exchange(session, request, watchdog, connect_timeout_s, deadline_s, body_li
     prepared.url = request.url
     timeout = (min(connect_timeout_s, deadline_s), deadline_s + _READ_TIMEOUT_MARGIN_S)
 
-    # Once the watchdog has fired, whatever was read is suspect even without an error:
-    # a cut in the middle of the headers reads as their end, and a body without a
-    # length ends where the connection does. So the watchdog is asked after each phase.
-    late_headers = Outcome("timeout", reason=f"no status line and headers within the {deadline_s:g} s deadline")
+    response = _receive_headers(session, prepared, timeout, watchdog)
+    if response is None:
+        return Outcome("timeout", reason=f"no status line and headers within the {deadline_s:g} s deadline")
+
+    with response:
+        body = _receive_body(response, body_limit, watchdog)
+    if body is None:
+        return Outcome("deadline", response.status_code,
+                       f"HTTP {response.status_code}, but the body took longer than the {deadline_s:g} s deadline")
+    return _classify(response, body)
+
+
+# Once the watchdog has fired, whatever was read is suspect even without an error:
+# a cut in the middle of the headers reads as their end, and a body without a
+# length ends where the connection does. So each phase asks the watchdog, and
+# returns None when the deadline passed during it.
+
+def _receive_headers(session, prepared, timeout, watchdog):
     try:
         response = session.send(prepared, timeout=timeout, stream=True, allow_redirects=False)
     except Exception:
         if watchdog.fired:
-            return late_headers
+            return None
         raise
     if watchdog.fired:
         response.close()
-        return late_headers
+        return None
+    return response
 
-    with response:
-        try:
-            body = _read_body(response, body_limit)
-        except Exception:
-            if not watchdog.fired:
-                raise
-        if watchdog.fired:
-            return Outcome("deadline", response.status_code,
-                           f"HTTP {response.status_code}, but the body took longer than the {deadline_s:g} s deadline")
-    return _classify(response, body)
+
+def _receive_body(response, body_limit, watchdog):
+    """At most body_limit bytes of the body; the rest is never read (the connection is then closed)."""
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(chunk_size=4096):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= body_limit:
+                break
+    except Exception:
+        if not watchdog.fired:
+            raise
+    if watchdog.fired:
+        return None
+    return b"".join(chunks)[:body_limit]
 
 
 def _network_failure(exc):
@@ -171,17 +192,6 @@ def _network_failure(exc):
         return Outcome("dns", reason=_reason(exc))
     # Refused, reset, closed early, a malformed answer, or a URL requests cannot use.
     return Outcome("connection", reason=_reason(exc))
-
-
-def _read_body(response, body_limit):
-    """Read at most body_limit bytes; the rest is never read (the connection is then closed)."""
-    chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=4096):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= body_limit:
-            break
-    return b"".join(chunks)[:body_limit]
 
 
 def _classify(response, body):
