@@ -65,10 +65,14 @@ def create_account(redis, name, parent_id=None, account_id=None, now_ms=None):
     created_ms = int(time.time() * 1000) if now_ms is None else now_ms
 
     with redis.pipeline() as pipe:
-        # WATCH so that two creations of the same id cannot both succeed.
-        pipe.watch(keys.account(account_id))
+        # WATCH so that two creations of the same id cannot both succeed, and so that a parent
+        # deleted meanwhile cannot leave an orphan whose path a re-created id would inherit.
+        parent_keys = [keys.account(parent.id)] if parent else []
+        pipe.watch(keys.account(account_id), *parent_keys)
         if pipe.exists(keys.account(account_id)):
             raise ValidationError("id", account_id, "is already an account")
+        if parent and not pipe.exists(parent_keys[0]):
+            raise NotFound("account", parent.id)
         pipe.multi()
         account = Account(account_id, name, parent.id if parent else None, path, created_ms)
         queue_create(pipe, account)

@@ -291,13 +291,24 @@ def create_hook(redis, account_id, fields, secret=None, hook_id=None, now_ms=Non
     """Validate fields and store a new hook of account_id; return it."""
     account = accounts.get_account(redis, account_id)
     hook = build_hook(account.id, fields, secret=secret, hook_id=hook_id, now_ms=now_ms)
-    if redis.exists(keys.hook(hook.id)):
-        raise ValidationError("id", hook.id, "is already a hook")
+    hook_key, account_key = keys.hook(hook.id), keys.account(account.id)
 
     with redis.pipeline() as pipe:
-        queue_create(pipe, hook)
-        pipe.execute()
-    return hook
+        while True:
+            try:
+                # WATCH: had another account taken this hook id, or this account been deleted,
+                # since we looked, the hook would overwrite another tenant's or belong to nobody.
+                pipe.watch(hook_key, account_key)
+                if pipe.exists(hook_key):
+                    raise ValidationError("id", hook.id, "is already a hook")
+                if not pipe.exists(account_key):
+                    raise NotFound("account", account.id)
+                pipe.multi()
+                queue_create(pipe, hook)
+                pipe.execute()
+                return hook
+            except WatchError:
+                continue
 
 
 def build_hook(account_id, fields, secret=None, hook_id=None, now_ms=None):

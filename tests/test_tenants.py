@@ -13,6 +13,7 @@ from rq.registry import FailedJobRegistry
 from fault_support import HoldingReceiver, add_hook, call_event, call_ids, new_account
 from hookpool import accounts, hooks, keys, maintenance, queues
 from hookpool.control.cli import App, cli
+from hookpool.errors import ValidationError
 from hookpool.events import make_event
 from hookpool.publishing import publish
 from hookpool.workers.jobs import enqueue_deliveries
@@ -169,3 +170,16 @@ def test_commands_naming_one_account_and_another_accounts_hook_are_refused(real_
 
     assert refused.exit_code == 1 and f"no hook with id {r2_own.id!r}" in refused.output
     assert r2_own.id not in listed.output and forest["r2"].id not in listed.output
+
+
+def test_a_hook_id_another_account_uses_is_refused_and_its_hook_left_intact(fake_redis):
+    first, second = new_account(fake_redis, "first"), new_account(fake_redis, "second")
+    taken = hooks.create_hook(fake_redis, first.id, {"name": "mine", "uri": "https://example.com/a",
+                                                     "hook": "channel_create"})
+
+    with pytest.raises(ValidationError, match="is already a hook"):
+        hooks.create_hook(fake_redis, second.id, {"name": "theirs", "uri": "https://example.com/b",
+                                                  "hook": "channel_create"}, hook_id=taken.id)
+
+    assert hooks.get_hook(fake_redis, taken.id) == taken
+    assert hooks.list_hooks(fake_redis, second.id) == []
