@@ -14,13 +14,14 @@ import socket
 from rq import SimpleWorker
 
 from .. import defaults, queues
+from .lean import LeanWorkerMixin
 from .recovery import RecoveringWorkerMixin, keep_working
 
 log = logging.getLogger(__name__)
 
 
-class HookpoolWorker(RecoveringWorkerMixin, SimpleWorker):
-    """SimpleWorker with a short lease on running jobs (see recovery.py)."""
+class HookpoolWorker(RecoveringWorkerMixin, LeanWorkerMixin, SimpleWorker):
+    """SimpleWorker with a short lease on running jobs (recovery.py), in fewer Redis round trips (lean.py)."""
 
 
 def worker_name(generation=1):
