@@ -8,6 +8,8 @@ one Redis read. Parents never change after creation, which keeps both exact.
 import time
 from dataclasses import dataclass
 
+from redis.exceptions import WatchError
+
 from . import keys
 from .errors import NotFound, ValidationError
 from .ids import check_id, new_id
@@ -137,26 +139,35 @@ def delete_account(redis, account_id, recursive=False, now_ms=None):
     from .events import INDEXED_EVENT_TYPES
 
     account = get_account(redis, account_id)
-    below = descendant_ids(redis, account.id)
+    with redis.pipeline() as pipe:
+        while True:
+            try:
+                return _delete_subtree(pipe, account, recursive, INDEXED_EVENT_TYPES)
+            except WatchError:
+                continue  # a hook or subaccount was added meanwhile: read again, so none is left behind
+
+
+def _delete_subtree(pipe, account, recursive, event_types):
+    """One attempt, under WATCH of what was read: the subtree and each account's set of hooks."""
+    pipe.watch(keys.account(account.id), keys.account_descendants(account.id))
+    if not pipe.exists(keys.account(account.id)):
+        raise NotFound("account", account.id)  # deleted by someone else meanwhile
+    below = sorted(m.decode() for m in pipe.smembers(keys.account_descendants(account.id)))
     if below and not recursive:
         raise ValidationError("account", account.id, f"has {len(below)} subaccounts; delete them first or pass --recursive")
-    doomed = [account.id, *sorted(below)]
+    doomed = [account.id, *below]
 
-    hook_ids = {}
-    with redis.pipeline(transaction=False) as pipe:
-        for doomed_id in doomed:
-            pipe.smembers(keys.account_hooks(doomed_id))
-        for doomed_id, members in zip(doomed, pipe.execute()):
-            hook_ids[doomed_id] = [m.decode() for m in members]
+    pipe.watch(*[keys.account_hooks(doomed_id) for doomed_id in doomed])
+    hook_ids = {doomed_id: [m.decode() for m in pipe.smembers(keys.account_hooks(doomed_id))] for doomed_id in doomed}
 
-    with redis.pipeline() as pipe:
-        for doomed_id in doomed:
-            _queue_account_removal(pipe, doomed_id, hook_ids[doomed_id], INDEXED_EVENT_TYPES)
-        if account.parent_id:
-            pipe.srem(keys.account_children(account.parent_id), account.id)
-        for ancestor_id in account.path:
-            pipe.srem(keys.account_descendants(ancestor_id), *doomed)
-        pipe.execute()
+    pipe.multi()
+    for doomed_id in doomed:
+        _queue_account_removal(pipe, doomed_id, hook_ids[doomed_id], event_types)
+    if account.parent_id:
+        pipe.srem(keys.account_children(account.parent_id), account.id)
+    for ancestor_id in account.path:
+        pipe.srem(keys.account_descendants(ancestor_id), *doomed)
+    pipe.execute()
     return doomed
 
 
