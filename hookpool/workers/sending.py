@@ -31,6 +31,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import os
 import socket
 import threading
 import time
@@ -229,36 +230,32 @@ class Watchdog:
     Connections are registered as the attempt takes them from the pool (see
     _WatchedPool); after the deadline the watchdog keeps cutting any socket that
     appears until the attempt ends, which covers a connection still being
-    opened when it fired.
+    opened when it fired. One thread per process watches every attempt's
+    deadline (_DeadlineWatcher): starting a thread per attempt cost about a
+    millisecond, a third of a whole delivery to a fast receiver.
     """
 
     def __init__(self, deadline_s):
         self.deadline_s = deadline_s
         self.fired = False
+        self.deadline = None
         self._connections = []
-        self._finished = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="hookpool-deadline", daemon=True)
+        self._watcher = None
 
     def __enter__(self):
         _current.watchdog = self
-        self._thread.start()
+        self.deadline = time.monotonic() + self.deadline_s
+        self._watcher = _deadline_watcher()
+        self._watcher.watch(self)
         return self
 
     def __exit__(self, *exc_info):
         _current.watchdog = None
-        self._finished.set()
-        self._thread.join()
+        # Once forgotten, the watcher never cuts this attempt's connections, which go back to the pool.
+        self._watcher.forget(self)
 
     def register(self, connection):
         self._connections.append(connection)
-
-    def _watch(self):
-        if self._finished.wait(self.deadline_s):
-            return
-        self.fired = True
-        self._cut()
-        while not self._finished.wait(_CUT_POLL_S):
-            self._cut()
 
     def _cut(self):
         for connection in list(self._connections):
@@ -271,6 +268,71 @@ class Watchdog:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass  # already closed: nothing left to cut
+
+
+# When nothing is due sooner, the watcher wakes this often anyway, so that an attempt whose
+# deadline is further away than that need not wake it when it starts.
+_WATCHER_IDLE_WAKE_S = 1.0
+
+
+class _DeadlineWatcher:
+    """A daemon thread firing the Watchdogs whose deadline passed, then cutting their sockets until they end."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._watched = set()
+        self._wake_at = 0.0
+        threading.Thread(target=self._run, name="hookpool-deadlines", daemon=True).start()
+
+    def watch(self, watchdog):
+        with self._condition:
+            self._watched.add(watchdog)
+            if watchdog.deadline < self._wake_at:
+                self._condition.notify()
+
+    def forget(self, watchdog):
+        with self._condition:
+            self._watched.discard(watchdog)
+
+    def _run(self):
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                for watchdog in self._watched:
+                    if watchdog.deadline <= now:
+                        watchdog.fired = True
+                        watchdog._cut()
+                self._wake_at = self._next_wake(now)
+                self._condition.wait(max(0.0, self._wake_at - time.monotonic()))
+
+    def _next_wake(self, now):
+        wake = now + _WATCHER_IDLE_WAKE_S
+        for watchdog in self._watched:
+            wake = min(wake, now + _CUT_POLL_S if watchdog.fired else watchdog.deadline)
+        return wake
+
+
+_watcher = None
+_watcher_lock = threading.Lock()
+
+
+def _deadline_watcher():
+    """This process's watcher, started on first use."""
+    global _watcher
+    with _watcher_lock:
+        if _watcher is None:
+            _watcher = _DeadlineWatcher()
+        return _watcher
+
+
+def _forget_parents_watcher():
+    # A forked child has none of its parent's threads (and maybe a lock held by one of them).
+    global _watcher, _watcher_lock
+    _watcher = None
+    _watcher_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parents_watcher)
 
 
 class _WatchedPool:
