@@ -77,8 +77,10 @@ JOB_LEASE_MARGIN_S = 5
 MAX_INTERRUPTED_RERUNS = 3
 # After a Redis error inside a job, its rerun waits this long.
 REDIS_ERROR_RERUN_DELAY_S = 5
-# How often a worker whose Redis went away checks whether it answers again.
+# How often a worker whose Redis went away checks whether it answers again, and
+# the longest an idle RQ worker waits between its own reconnection attempts.
 REDIS_RECONNECT_POLL_S = 1.0
+REDIS_RECONNECT_MAX_WAIT_S = 5.0
 
 # The disable pass runs every expiry / 4, clamped to these bounds.
 DISABLE_PASS_MIN_INTERVAL_S = 1

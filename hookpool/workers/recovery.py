@@ -105,6 +105,9 @@ class RecoveringWorkerMixin:
     """For RQ worker classes: a short lease on running jobs, and telling a requested stop from a crash."""
 
     _burst = False
+    # RQ's idle worker retries a lost Redis with a backoff growing to 60 s; a short cap
+    # means a worker is back within seconds of Redis, however long the outage was.
+    max_connection_wait_time = defaults.REDIS_RECONNECT_MAX_WAIT_S
 
     def work(self, burst=False, **options):
         self._burst = burst
