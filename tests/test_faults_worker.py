@@ -7,8 +7,12 @@ delivery open while the fault is injected. What counts is what the receiver got.
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import pytest
+from rq import Queue
+from rq.executions import Execution
+from rq.job import JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from fault_support import HoldingReceiver, add_hook, call_event, call_ids, kill_group, new_account
@@ -92,3 +96,47 @@ def test_a_worker_given_sigterm_mid_delivery_finishes_it_and_leaves_the_queued_o
     received = holding_receiver.requests_to("/slow")
     assert sorted(call_ids(received)) == ["call-0", "call-1", "call-2"]
     assert len({r.headers["X-Delivery-ID"] for r in received}) == 3
+
+
+def _take_and_die(redis, queue_name):
+    """Do what a worker killed right after taking a job leaves behind: the job started, with a 1 s lease."""
+    queue = Queue(queue_name, connection=redis)
+    job, _ = Queue.dequeue_any([queue], timeout=None, connection=redis)
+    with redis.pipeline() as pipe:
+        Execution.create(job, ttl=1, pipeline=pipe, worker_name="killed-worker")
+        job.set_status(JobStatus.STARTED, pipeline=pipe)
+        pipe.execute()
+    time.sleep(2.1)  # RQ scores leases in whole seconds
+    return job
+
+
+def test_an_event_whose_fan_out_was_abandoned_is_fanned_out_again_by_the_next_worker(
+        real_redis, receiver, processes):
+    account = new_account(real_redis, "tenant")
+    add_hook(real_redis, receiver, account.id, "calls", retries=0)
+    publish(real_redis, [call_event(account.id, "call-1")])
+    _take_and_die(real_redis, queues.EVENTS)
+
+    processes.worker(env=WORKER_ENV)
+
+    wait_for(lambda: receiver.requests_to("/calls"), timeout_s=15, what="the delivery after the fan-out's rerun")
+    time.sleep(QUIET_PERIOD_S)
+    assert call_ids(receiver.requests_to("/calls")) == ["call-1"]
+
+
+def test_a_job_abandoned_again_and_again_is_run_three_more_times_and_then_filed_as_failed(real_redis):
+    account = new_account(real_redis, "tenant")
+    add_hook(real_redis, SimpleNamespace(url="http://127.0.0.1:9"), account.id, "never-sent", retries=0)
+    publish(real_redis, [call_event(account.id, "call-1")])
+    fan_out = Queue(queues.EVENTS, connection=real_redis)
+    started = StartedJobRegistry(queues.EVENTS, connection=real_redis)
+    failed = FailedJobRegistry(queues.EVENTS, connection=real_redis)
+
+    for _ in range(defaults.MAX_INTERRUPTED_RERUNS):
+        job = _take_and_die(real_redis, queues.EVENTS)
+        started.cleanup()
+        assert fan_out.job_ids == [job.id] and not failed.get_job_ids()
+
+    _take_and_die(real_redis, queues.EVENTS)
+    started.cleanup()
+    assert fan_out.job_ids == [] and failed.get_job_ids() == [job.id]
