@@ -25,7 +25,7 @@ def publish(redis, payloads, event_type=None, account_id=None):
     jobs = [
         queue.prepare_data(FAN_OUT, args=(event.to_job_args(),), result_ttl=0,
                            failure_ttl=defaults.JOB_FAILURE_TTL_S, timeout=defaults.FANOUT_JOB_TIMEOUT_S,
-                           on_failure=rerun_callback())
+                           on_failure=rerun_callback(), description=fan_out_description(event))
         for event in events
     ]
     with redis.pipeline() as pipe:
@@ -33,6 +33,11 @@ def publish(redis, payloads, event_type=None, account_id=None):
         pipe.execute()
     log.debug("published %d events", len(enqueued))
     return [job.id for job in enqueued]
+
+
+def fan_out_description(event):
+    """What rq's tools show for the job: short, where rq's default repeats the whole payload (a second copy, built with repr)."""
+    return f"fan-out of {event.event_type} in account {event.account_id}"
 
 
 def _check_accounts_exist(redis, events):

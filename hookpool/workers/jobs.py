@@ -104,6 +104,8 @@ def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
             failure_ttl=defaults.JOB_FAILURE_TTL_S,
             timeout=timeout_s,
             on_failure=rerun_callback(),
+            # rq's default description is a repr of the whole event, written again for every hook.
+            description=f"delivery of {event.event_type} to hook {hook.id}",
         )
         for hook in wanted_hooks
     ]
