@@ -93,3 +93,6 @@ WORKER_MAINTENANCE_INTERVAL_S = 10
 # RQ's worker_ttl. An idle worker waits for a job at most worker_ttl - 15 s before
 # it looks around again, so this keeps idle workers' maintenance on schedule.
 WORKER_TTL_S = WORKER_MAINTENANCE_INTERVAL_S + 15
+# The lock one worker holds while it cleans a queue's registries (milliseconds of
+# work); if that worker dies, the next pass can run after this long.
+MAINTENANCE_LOCK_S = 60

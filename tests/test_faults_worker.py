@@ -140,3 +140,12 @@ def test_a_job_abandoned_again_and_again_is_run_three_more_times_and_then_filed_
     _take_and_die(real_redis, queues.EVENTS)
     started.cleanup()
     assert fan_out.job_ids == [] and failed.get_job_ids() == [job.id]
+
+
+def test_a_queues_cleaning_lock_lives_a_minute_so_a_cleaner_killed_holding_it_delays_others_that_long(fake_redis):
+    queue = queues.queue(fake_redis, queues.DELIVERIES)
+
+    assert queue.acquire_maintenance_lock()
+
+    assert 0 < fake_redis.ttl(queue.registry_cleaning_key) <= defaults.MAINTENANCE_LOCK_S
+    assert not queue.acquire_maintenance_lock()
