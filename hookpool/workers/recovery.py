@@ -143,6 +143,8 @@ def keep_working(start_worker, redis_client):
             if worker.stopped_on_purpose():
                 return worked
             log.warning("worker %s stopped working without being asked to; starting a new one", worker.name)
+            # Not Redis, then perhaps a bug that would end the next loop at once: do not spin.
+            time.sleep(defaults.REDIS_RECONNECT_POLL_S)
         except redis.RedisError as exc:
             log.warning("worker lost Redis (%s); starting a new one when Redis answers", exc)
 
