@@ -14,7 +14,7 @@ from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import NotFound, ValidationError
-from . import access, responses
+from . import access, accounts, events, meta, responses, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ def create_app(redis, samples_dir=None):
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.json.sort_keys = False
     app.extensions["hookpool"] = access.State(redis, samples_dir)
-
-    from . import accounts, events, meta, webhooks
     for module in (webhooks, accounts, events, meta):
         app.register_blueprint(module.blueprint)
 
