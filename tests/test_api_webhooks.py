@@ -77,6 +77,14 @@ def test_a_body_that_is_not_kazoos_envelope_answers_400_on_data(api, body):
     assert field_error(answer)[0] == "data"
 
 
+def test_a_lone_surrogate_escape_in_any_string_answers_400_not_500(api):
+    body = b'{"data": {"name": "\\ud800", "uri": "https://example.com/x", "hook": "all"}}'
+
+    answer = api.call("PUT", f"/v2/accounts/{api.account()}/webhooks", body=body, content_type="application/json")
+
+    assert field_error(answer)[0] == "data"
+
+
 def test_post_replaces_every_field_and_absent_ones_take_their_defaults(api):
     account_id = api.account()
     hook = api.hook(account_id, retries=4, http_verb="get", custom_data={"a": "b"})

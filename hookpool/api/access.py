@@ -91,12 +91,21 @@ def request_data(kind=dict):
         document = json.loads(raw) if raw else None
     except (ValueError, RecursionError) as exc:
         raise ValidationError("data", _short(raw), f"is not valid JSON ({exc})") from None
+    _refuse_lone_surrogates(document)
     if not isinstance(document, dict) or "data" not in document:
         raise ValidationError("data", None, 'is required: send a JSON object {"data": ...}')
     data = document["data"]
     if not isinstance(data, kind):
         raise ValidationError("data", _short(data), f"must be {_kind_name(kind)}")
     return data
+
+
+def _refuse_lone_surrogates(document):
+    """JSON may spell half a UTF-16 pair ("\\ud800"); that is not text, and nothing downstream can store it."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("data", f"character {exc.start}", "is a lone UTF-16 surrogate, which is not text") from None
 
 
 def _kind_name(kind):
