@@ -22,6 +22,7 @@ from ..events import Event, hook_wants, payload_for
 from ..ids import new_id
 from . import fairness
 from .backoff import retry_delay_s
+from .lean import recent
 from .recovery import job_timeout_s, rerun_callback
 from .sending import build_request, send
 
@@ -193,7 +194,8 @@ def _record(redis, hook, event, delivery_id, attempt, retries_left, request, out
     """
     now_ms = int(time.time() * 1000)
     # A success after failed tries is always logged: without it, replay would take the delivery for a failed one.
-    log_it = not outcome.ok or attempt > 1 or settings.log_successful_attempts(redis)
+    log_it = (not outcome.ok or attempt > 1
+              or recent("log_successful_attempts", redis, settings.log_successful_attempts))
     if not log_it:
         return
     entry = attempt_entry(hook, event, delivery_id, attempt, retries_left, request, outcome, now_ms)

@@ -18,7 +18,16 @@ started registry, the failed registry, retries) and writes them in fewer trips:
   success deletes it;
 - the worker's state is written when it changes, the worker's heartbeat at
   most every HEARTBEAT_REFRESH_S (its key lives for the worker TTL, minutes),
-  and `rq suspend` is looked for once per SUSPENSION_CHECK_INTERVAL_S.
+  and `rq suspend` is looked for once per SUSPENSION_CHECK_INTERVAL_S;
+- LeanJob: the PERSIST rq sends as a job starts goes into the preparation
+  pipeline;
+- LeanQueue: taking a job from the first non-empty queue and reading its hash
+  is one script call; only when every queue is empty does rq's blocking pop
+  (then a read of the job) run.
+
+Outside the worker loop, `recent` keeps a value read from Redis for a second
+or so in the worker process (see settings_cache_enabled), for reads such as
+a system setting that every delivery would otherwise make.
 
 Jobs whose result is kept, that repeat, or that belong to a group finish
 through rq's own code. Known shortcoming: a job enqueued by someone else with
@@ -30,7 +39,11 @@ deletion script, and falling back to rq's path when there are some, would fix it
 
 import time
 
+from rq import Queue
+from rq import job as rq_job
+from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
+from rq.job import Job
 from rq.utils import now
 from rq.worker import WorkerStatus
 
@@ -54,12 +67,89 @@ return #execution_ids
 """
 
 
+# Pop the first job id from the first non-empty queue, and return it with the job's hash.
+# KEYS: the queues, in priority order. ARGV: the job key prefix ("rq:job:").
+# Returns nil when every queue is empty, else {queue index (1-based), job id, flat hash}.
+_POP_WITH_JOB = """
+for index, queue_key in ipairs(KEYS) do
+    local job_id = redis.call('LPOP', queue_key)
+    if job_id then
+        return {index, job_id, redis.call('HGETALL', ARGV[1] .. job_id)}
+    end
+end
+return nil
+"""
+
+
+class LeanJob(Job):
+    """An rq Job whose start leaves the PERSIST of its key to the worker's preparation pipeline."""
+
+    def perform(self):
+        stack = getattr(rq_job, "_job_stack", None)
+        if stack is None:  # an rq without the stack get_current_job reads: rq's own way, persist included
+            return super().perform()
+        stack.push(self)
+        try:
+            self._result = self._execute()
+        finally:
+            assert self is stack.pop()
+        return self._result
+
+
+class LeanQueue(Queue):
+    """The worker's queue_class: its non-blocking take (pop, then read the job) is one round trip.
+
+    Only its dequeue_any is used; the queues handed back are the worker's own
+    queue objects, whatever their class.
+    """
+
+    @classmethod
+    def dequeue_any(cls, queues, timeout, connection, job_class=None, serializer=None, death_penalty_class=None):
+        queues = list(queues)
+        job_class = job_class or cls.job_class
+        queue_keys = [q.key for q in queues]
+        while True:
+            taken = connection.eval(_POP_WITH_JOB, len(queue_keys), *queue_keys, job_class.redis_job_namespace_prefix)
+            if taken is None:
+                return cls._dequeue_blocking(queues, timeout, connection, job_class, serializer, death_penalty_class)
+            job = _restored_job(job_class, taken, connection, serializer)
+            if job is not None:  # a job id whose hash is gone is skipped, as rq does
+                return job, queues[taken[0] - 1]
+
+    @classmethod
+    def _dequeue_blocking(cls, queues, timeout, connection, job_class, serializer, death_penalty_class):
+        """Every queue was empty: rq's own blocking pop waits for the next job."""
+        found = super().dequeue_any(queues, timeout, connection=connection, job_class=job_class,
+                                    serializer=serializer, death_penalty_class=death_penalty_class)
+        if found is None:
+            return None
+        job, queue = found
+        by_name = {q.name: q for q in queues}
+        return job, by_name.get(queue.name, queue)
+
+
+def _restored_job(job_class, taken, connection, serializer):
+    _, raw_id, flat_hash = taken
+    job = job_class(raw_id.decode(), connection=connection, serializer=serializer)
+    try:
+        job.restore(dict(zip(flat_hash[::2], flat_hash[1::2])))
+    except NoSuchJobError:
+        return None
+    return job
+
+
 class LeanWorkerMixin:
     """For rq's SimpleWorker: the same records, in about a third of the round trips."""
 
     _prepared_job_id = None
     _next_suspension_check = 0.0
     _full_heartbeat_at = None
+
+    def validate_queues(self):
+        # The queues keep their own class; LeanQueue only lends its dequeue_any (see LeanQueue).
+        for queue in self.queues:
+            if not isinstance(queue, Queue):
+                raise TypeError(f"{queue!r} is not an rq Queue")
 
     # --- preparing --------------------------------------------------------------
 
@@ -74,6 +164,7 @@ class LeanWorkerMixin:
             self.heartbeat(ttl, pipeline=pipe)
             job.heartbeat(now(), ttl, pipeline=pipe)
             job.prepare_for_execution(self.name, pipeline=pipe)
+            pipe.persist(job.key)  # LeanJob.perform leaves it to us
             pipe.execute()
         self._prepared_job_id = job.id
         return self.execution
@@ -143,3 +234,29 @@ class LeanWorkerMixin:
             return
         self._next_suspension_check = time.monotonic() + SUSPENSION_CHECK_INTERVAL_S
         super().check_for_suspension(burst)
+
+
+# --- values kept for a moment in the worker process ----------------------------------------
+
+RECENT_MAX_AGE_S = 1.0
+_recent_values = {}
+_recent_enabled = False
+
+
+def enable_recent_values():
+    """Let `recent` keep values in this process: the worker turns it on; elsewhere every read is fresh."""
+    global _recent_enabled
+    _recent_enabled = True
+
+
+def recent(name, redis, read, max_age_s=RECENT_MAX_AGE_S):
+    """read(redis), or the value it returned less than max_age_s ago on the same connection pool."""
+    if not _recent_enabled:
+        return read(redis)
+    key = (name, id(redis.connection_pool))
+    kept = _recent_values.get(key)
+    if kept is not None and time.monotonic() - kept[0] < max_age_s:
+        return kept[1]
+    value = read(redis)
+    _recent_values[key] = (time.monotonic(), value)
+    return value

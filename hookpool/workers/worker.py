@@ -14,7 +14,7 @@ import socket
 from rq import SimpleWorker
 
 from .. import defaults, queues
-from .lean import LeanWorkerMixin
+from .lean import LeanJob, LeanQueue, LeanWorkerMixin, enable_recent_values
 from .recovery import RecoveringWorkerMixin, keep_working
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def run_worker(redis, burst=False, logging_level="INFO"):
     """Work until stopped (or, with burst, until the queues are empty). Returns whether jobs ran."""
     # hookpool logs one line per outcome; RQ's own five lines per job are for debugging.
     rq_level = logging_level if logging_level == "DEBUG" else "WARNING"
+    enable_recent_values()
 
     def start(generation):
         worker = HookpoolWorker(
@@ -42,6 +43,8 @@ def run_worker(redis, burst=False, logging_level="INFO"):
             name=worker_name(generation),
             maintenance_interval=defaults.WORKER_MAINTENANCE_INTERVAL_S,
             worker_ttl=defaults.WORKER_TTL_S,
+            job_class=LeanJob,
+            queue_class=LeanQueue,
         )
         log.info("worker %s starting on %s", worker.name, ", ".join(queues.ALL_QUEUES))
         return worker, worker.work(burst=burst, with_scheduler=True, logging_level=rq_level)
