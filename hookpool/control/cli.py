@@ -48,6 +48,9 @@ class RootGroup(AliasedGroup):
             raise CommandFailed(str(exc)) from None
         except redis.RedisError as exc:
             raise CommandFailed(f"Redis failed: {exc}") from None
+        except UnicodeError as exc:
+            # Bytes that are not UTF-8 on the command line reach us as lone surrogates.
+            raise CommandFailed(f"an argument is not valid UTF-8 text ({exc.reason})") from None
         except click.UsageError as exc:
             # The usage text click would print is one --help away; the error itself must stand out.
             hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
