@@ -44,7 +44,7 @@ from rq import job as rq_job
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
-from rq.utils import now
+from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 SUSPENSION_CHECK_INTERVAL_S = 1.0
@@ -154,16 +154,17 @@ class LeanWorkerMixin:
     # --- preparing --------------------------------------------------------------
 
     def prepare_execution(self, job):
-        """rq's execution pipeline and its job-preparation pipeline, as one MULTI/EXEC."""
+        """rq's execution pipeline and its job-preparation pipeline, as one MULTI/EXEC.
+
+        rq writes the worker's hash in four HSETs and the job's last heartbeat
+        twice; here each hash is written once, with the same fields.
+        """
         ttl = self.get_heartbeat_ttl(job)
         with self.connection.pipeline() as pipe:
             self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
-            self.set_state(WorkerStatus.BUSY, pipeline=pipe)
-            self.set_current_job_id(job.id, pipeline=pipe)
-            self.set_current_job_working_time(0, pipeline=pipe)
-            self.heartbeat(ttl, pipeline=pipe)
-            job.heartbeat(now(), ttl, pipeline=pipe)
-            job.prepare_for_execution(self.name, pipeline=pipe)
+            self.current_job_working_time = 0
+            self._queue_worker_record(pipe, WorkerStatus.BUSY, ttl, current_job=job.id, current_job_working_time=0)
+            job.prepare_for_execution(self.name, pipeline=pipe)  # status, started_at, last_heartbeat, worker
             pipe.persist(job.key)  # LeanJob.perform leaves it to us
             pipe.execute()
         self._prepared_job_id = job.id
@@ -188,11 +189,14 @@ class LeanWorkerMixin:
         with self.connection.pipeline() as pipe:
             self.increment_successful_job_count(pipeline=pipe)
             self.increment_total_working_time(job.ended_at - job.started_at, pipe)
+            # The deletion script removes every execution of the job, this one included,
+            # which is what rq's cleanup_execution would do besides clearing current_job.
             self._queue_job_deletion(job, pipe)
-            self.cleanup_execution(job, pipeline=pipe)
-            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
-            self.heartbeat(pipeline=pipe)
+            self.execution = None
+            pipe.hdel(self.key, "current_job")
+            self._queue_worker_record(pipe, WorkerStatus.IDLE, self.worker_ttl + 60)
             pipe.execute()
+        self._full_heartbeat_at = time.monotonic()
 
     def _finishes_lean(self, job):
         return (job.get_result_ttl(self.default_result_ttl) == 0 and not job.repeats_left
@@ -206,6 +210,14 @@ class LeanWorkerMixin:
         pipe.eval(_DELETE_FINISHED_JOB, len(script_keys), *script_keys, execution_prefix, f"{job.id}:")
 
     # --- the worker's own records ---------------------------------------------------------
+
+    def _queue_worker_record(self, pipe, state, ttl, **fields):
+        """Queue the worker's state and heartbeat (with more fields, if given) as one HSET and its EXPIRE."""
+        self._state = state
+        self.last_heartbeat = now()
+        pipe.hset(self.key, mapping={"state": state, "last_heartbeat": utcformat(self.last_heartbeat), **fields})
+        pipe.expire(self.key, ttl)
+        self._full_heartbeat_at = None
 
     def set_state(self, state, pipeline=None):
         # Only this worker writes its state, so an unchanged state need not be written again.
