@@ -22,10 +22,11 @@ def publish(redis, payloads, event_type=None, account_id=None):
     _check_accounts_exist(redis, events)
 
     queue = queues.queue(redis, queues.EVENTS)
+    on_failure = rerun_callback()  # one for the batch: building rq's Callback costs more than the event's own checks
     jobs = [
         queue.prepare_data(FAN_OUT, args=(event.to_job_args(),), result_ttl=0,
                            failure_ttl=defaults.JOB_FAILURE_TTL_S, timeout=defaults.FANOUT_JOB_TIMEOUT_S,
-                           on_failure=rerun_callback(), description=fan_out_description(event))
+                           on_failure=on_failure, description=fan_out_description(event))
         for event in events
     ]
     with redis.pipeline() as pipe:

@@ -95,6 +95,7 @@ def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
     """
     queue = queues.queue(redis, queues.DELIVERIES)
     timeout_s = job_timeout_s(load_config().delivery_deadline_s)
+    on_failure = rerun_callback()
     jobs = [
         queue.prepare_data(
             DELIVER,
@@ -104,7 +105,7 @@ def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
             result_ttl=0,
             failure_ttl=defaults.JOB_FAILURE_TTL_S,
             timeout=timeout_s,
-            on_failure=rerun_callback(),
+            on_failure=on_failure,
             # rq's default description is a repr of the whole event, written again for every hook.
             description=f"delivery of {event.event_type} to hook {hook.id}",
         )
