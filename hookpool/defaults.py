@@ -51,7 +51,7 @@ ATTEMPTS_MAX_AGE_S = 7 * 24 * 3600
 # deferral up to DEFER_BACKOFF_MAX_S; waiting is not a failed attempt.
 HOOK_WORKER_SHARE = 0.5
 DEFER_BACKOFF_S = 1
-DEFER_BACKOFF_MAX_S = 10
+DEFER_BACKOFF_MAX_S = 5
 
 # Events.
 MAX_EVENT_BYTES = 1024 * 1024

@@ -29,15 +29,9 @@ def _register_workers(redis, count):
     redis.sadd(WORKERS_KEY, *[f"rq:worker:w{n}" for n in range(count)])
 
 
-def _failing(redis, hook_id=HOOK_ID):
-    """The cap binds only hooks with recent failures, as the failing-hooks set lists them."""
-    redis.sadd(keys.FAILING_HOOKS, hook_id)
-
-
 # --- the cap ------------------------------------------------------------------------
 
 def test_a_hook_may_hold_half_the_delivery_workers_and_no_more(fake_redis):
-    _failing(fake_redis)
     _register_workers(fake_redis, 4)
 
     taken = [fairness.claim(fake_redis, HOOK_ID, f"d{n}", 0.5, 60, now_ms=NOW_MS) for n in range(3)]
@@ -47,7 +41,6 @@ def test_a_hook_may_hold_half_the_delivery_workers_and_no_more(fake_redis):
 
 
 def test_a_released_place_can_be_taken_again(fake_redis):
-    _failing(fake_redis)
     _register_workers(fake_redis, 2)
     fairness.claim(fake_redis, HOOK_ID, "first", 0.5, 60, now_ms=NOW_MS)
 
@@ -57,13 +50,11 @@ def test_a_released_place_can_be_taken_again(fake_redis):
 
 
 def test_every_hook_may_hold_one_worker_however_small_the_pool_or_the_share(fake_redis):
-    _failing(fake_redis)
     assert fairness.claim(fake_redis, HOOK_ID, "alone", 0.0, 60, now_ms=NOW_MS)
     assert not fairness.claim(fake_redis, HOOK_ID, "second", 0.0, 60, now_ms=NOW_MS)
 
 
 def test_a_share_of_one_lets_a_hook_use_every_worker(fake_redis):
-    _failing(fake_redis)
     _register_workers(fake_redis, 3)
 
     taken = [fairness.claim(fake_redis, HOOK_ID, f"d{n}", 1.0, 60, now_ms=NOW_MS) for n in range(4)]
@@ -72,29 +63,10 @@ def test_a_share_of_one_lets_a_hook_use_every_worker(fake_redis):
 
 
 def test_the_place_of_a_worker_that_died_is_free_again_when_its_lease_ends(fake_redis):
-    _failing(fake_redis)
     fairness.claim(fake_redis, HOOK_ID, "killed-mid-attempt", 0.5, 25, now_ms=NOW_MS)
 
     assert not fairness.claim(fake_redis, HOOK_ID, "next", 0.5, 25, now_ms=NOW_MS + 24_000)
     assert fairness.claim(fake_redis, HOOK_ID, "next", 0.5, 25, now_ms=NOW_MS + 25_001)
-
-
-def test_a_hook_without_recent_failures_may_use_every_worker_for_a_burst(fake_redis):
-    _register_workers(fake_redis, 2)
-
-    taken = [fairness.claim(fake_redis, HOOK_ID, f"d{n}", 0.5, 60, now_ms=NOW_MS) for n in range(3)]
-
-    assert taken == [True, True, True]
-    assert fairness.in_flight(fake_redis, HOOK_ID, now_ms=NOW_MS) == 3
-
-
-def test_a_hook_that_starts_failing_is_capped_from_its_next_claim(fake_redis):
-    _register_workers(fake_redis, 2)
-    fairness.claim(fake_redis, HOOK_ID, "d1", 0.5, 60, now_ms=NOW_MS)
-
-    _failing(fake_redis)
-
-    assert not fairness.claim(fake_redis, HOOK_ID, "d2", 0.5, 60, now_ms=NOW_MS)
 
 
 def test_a_delivery_run_again_keeps_its_own_place_instead_of_counting_twice(fake_redis):
@@ -125,7 +97,6 @@ def one_hook(real_redis, receiver):
     account = accounts.create_account(real_redis, "backlog")
     hook = hooks.create_hook(real_redis, account.id, {"name": "h", "uri": f"{receiver.url}/capped",
                                                       "hook": "channel_create", "retries": 2})
-    _failing(real_redis, hook.id)
     return account, hook
 
 

@@ -13,13 +13,6 @@ are one Lua call, so two workers cannot both take the last place.
 The cap is max(1, floor(share x workers listening on the delivery queue)), read
 in the same call, so it follows the pool as workers come and go. Workers that
 died without deregistering are counted until RQ's maintenance pass drops them.
-
-The cap binds only hooks that have recent failures (listed in
-keys.FAILING_HOOKS): a healthy hook may use every worker for a burst, which a
-cap would only slow down with deferrals. A hook whose receiver hangs fails by
-timeout within one deadline, and from then on holds at most its share. A hook
-that answers 2xx but slowly is not capped; capping by measured latency would
-catch it too.
 """
 
 import math
@@ -29,12 +22,12 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from .. import keys, queues
 
-# KEYS: the hook's in-flight set, RQ's set of workers on the delivery queue, the failing-hooks set.
-# ARGV: now (epoch ms), lease end (epoch ms), delivery id, share of workers, lease (ms), hook id.
+# KEYS: the hook's in-flight set, RQ's set of workers on the delivery queue.
+# ARGV: now (epoch ms), lease end (epoch ms), delivery id, share of workers, lease (ms).
 # The key's own expiry is relative (PEXPIRE), so that it follows Redis's clock, not ours.
 _CLAIM = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
     local cap = math.max(1, math.floor(tonumber(ARGV[4]) * redis.call('SCARD', KEYS[2])))
     if redis.call('ZCARD', KEYS[1]) >= cap then
         return 0
@@ -49,7 +42,7 @@ _DELIVERY_WORKERS = WORKERS_BY_QUEUE_KEY % queues.DELIVERIES
 
 
 def claim(redis, hook_id, delivery_id, share, lease_s, now_ms=None):
-    """Take a place for delivery_id among hook_id's attempts; False if a failing hook holds its share already.
+    """Take a place for delivery_id among hook_id's attempts; False if the hook holds its share already.
 
     A delivery that holds a place already (run again after its worker died)
     keeps it rather than counting twice.
@@ -57,8 +50,8 @@ def claim(redis, hook_id, delivery_id, share, lease_s, now_ms=None):
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     lease_ms = math.ceil(lease_s * 1000)
     script = redis.register_script(_CLAIM)
-    claimed = script(keys=[keys.hook_in_flight(hook_id), _DELIVERY_WORKERS, keys.FAILING_HOOKS],
-                     args=[now_ms, now_ms + lease_ms, delivery_id, share, lease_ms, hook_id])
+    claimed = script(keys=[keys.hook_in_flight(hook_id), _DELIVERY_WORKERS],
+                     args=[now_ms, now_ms + lease_ms, delivery_id, share, lease_ms])
     return bool(claimed)
 
 
