@@ -13,7 +13,7 @@ from redis.exceptions import WatchError
 from . import keys
 from .errors import NotFound, ValidationError
 from .ids import check_id, new_id
-from .text import require_utf8
+from .text import check_label
 
 MAX_NAME_LENGTH = 128
 MAX_DEPTH = 32
@@ -54,7 +54,7 @@ def _check_name(name):
         raise ValidationError("name", name, "must not be empty")
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationError("name", name[:20] + "...", f"is longer than {MAX_NAME_LENGTH} characters")
-    return require_utf8("name", name.strip())
+    return check_label("name", name.strip())
 
 
 def create_account(redis, name, parent_id=None, account_id=None, now_ms=None):

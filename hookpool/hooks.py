@@ -22,7 +22,7 @@ from . import accounts, defaults, destinations, keys
 from .errors import CorruptRecord, NotFound, ValidationError
 from .events import ALL, INDEXED_EVENT_TYPES, OBJECT_ACTIONS, normalize_event_type
 from .ids import check_id, new_id
-from .text import require_utf8
+from .text import check_label, require_utf8
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def _check_name(value):
         raise ValidationError("name", value, "must not be empty")
     if len(value) > defaults.MAX_NAME_LENGTH:
         raise ValidationError("name", value[:40] + "...", f"is longer than {defaults.MAX_NAME_LENGTH} characters")
-    return require_utf8("name", value.strip())
+    return check_label("name", value.strip())
 
 
 def _check_custom_data(value):
@@ -224,7 +224,7 @@ def _check_custom_data(value):
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             raise ValidationError("custom_data", key, "keys must be non-empty strings")
-        require_utf8("custom_data", key)
+        check_label("custom_data", key)
         if not isinstance(item, str):
             raise ValidationError(f"custom_data.{key}", item, "must be a string")
         require_utf8(f"custom_data.{key}", item)
