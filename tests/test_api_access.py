@@ -144,3 +144,16 @@ def test_an_account_key_cannot_delete_its_own_account_but_can_delete_below_it(ap
 
     assert own.status_code == 403
     assert child.status_code == 200 and child.json["data"]["deleted"] == [tenants["customer"]]
+
+
+@pytest.mark.parametrize("method", ["PATCH", "POST"])
+def test_an_account_key_may_read_its_failure_window_but_not_change_it(api, tenants, method):
+    customer_key = api.key_for(tenants["customer"])
+    path = f"/v2/accounts/{tenants['customer']}/settings"
+
+    changed = api.call(method, path, {"failure_expiry_ms": 1, "disable_threshold": 10000}, key=customer_key)
+    read = api.call("GET", path, key=customer_key)
+
+    assert changed.status_code == 403
+    assert read.status_code == 200
+    assert api.redis.hgetall(keys.account_settings(tenants["customer"])) == {}

@@ -5,8 +5,8 @@
     GET    /v2/accounts/{ACCOUNT_ID}         one account
     DELETE /v2/accounts/{ACCOUNT_ID}         delete it with its hooks (?recursive=true: and its subtree)
     GET    /v2/accounts/{ACCOUNT_ID}/settings
-    POST   /v2/accounts/{ACCOUNT_ID}/settings   set both values; one left out falls back to the system's
-    PATCH  /v2/accounts/{ACCOUNT_ID}/settings   set those given; null falls back to the system's
+    POST   /v2/accounts/{ACCOUNT_ID}/settings   set both values; one left out falls back to the system's (system key)
+    PATCH  /v2/accounts/{ACCOUNT_ID}/settings   set those given; null falls back to the system's (system key)
     GET    /v2/settings                      the system's (system key to change them)
     POST   /v2/settings, PATCH /v2/settings
 """
@@ -65,7 +65,7 @@ def account_settings(account_id):
 
 @blueprint.post(ONE_ACCOUNT + "/settings")
 def replace_account_settings(account_id):
-    account_id = reach_account(account_id)
+    account_id = _settings_writer(account_id)
     given = _window_values(request_data(), allow_null=True)
     _apply_account_values(account_id, {name: given.get(name) for name in WINDOW_SETTINGS})
     return success(maintenance.settings_report(redis(), account_id))
@@ -73,9 +73,17 @@ def replace_account_settings(account_id):
 
 @blueprint.patch(ONE_ACCOUNT + "/settings")
 def patch_account_settings(account_id):
-    account_id = reach_account(account_id)
+    account_id = _settings_writer(account_id)
     _apply_account_values(account_id, _window_values(request_data(), allow_null=True))
     return success(maintenance.settings_report(redis(), account_id))
+
+
+def _settings_writer(account_id):
+    """The failure window decides when a tenant's hooks are disabled, and its length
+    paces the disable pass for everyone: the operator sets it, a tenant only reads it."""
+    account_id = reach_account(account_id)
+    require_system()
+    return account_id
 
 
 @blueprint.get("/v2/settings")
