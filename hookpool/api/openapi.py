@@ -236,9 +236,9 @@ def _paths():
         "/v2/accounts/{account_id}/settings": {
             "parameters": [ACCOUNT_ID],
             "get": _operation("Failure window settings of an account", "200", _ref("SettingsReport"), "settings"),
-            "post": _operation("Set both; one left out falls back", "200", _ref("SettingsReport"), "settings",
+            "post": _operation("Set both; one left out falls back (system key)", "200", _ref("SettingsReport"), "settings",
                                _request(_ref("AccountSettings"))),
-            "patch": _operation("Set some; null falls back", "200", _ref("SettingsReport"), "settings",
+            "patch": _operation("Set some; null falls back (system key)", "200", _ref("SettingsReport"), "settings",
                                 _request(_ref("AccountSettings"))),
         },
         "/v2/settings": {
