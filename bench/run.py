@@ -353,7 +353,7 @@ def _show_worker_log(path, lines=20):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller counts: about a minute instead of several")
+    parser.add_argument("--quick", action="store_true", help="smaller counts: about two minutes instead of five")
     options = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="hookpool-bench-") as folder:
