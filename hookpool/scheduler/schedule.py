@@ -146,6 +146,22 @@ class HookpoolScheduler(Scheduler):
             self.enqueue_job(job)
         return due
 
+    def heartbeat(self):
+        """Refresh this scheduler's registration, writing it again if Redis lost it.
+
+        A Redis restarted without persistence, a failover to an empty replica or
+        a FLUSHALL drops the key while the process runs on; without this the
+        scheduler would work unseen, and `hookpool status` would call it dead.
+        """
+        ttl_s = int(self._interval) + 10
+        if self.connection.expire(self.key, ttl_s):
+            return
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, mapping={"birth": time.time(), "pid": os.getpid()})
+            pipe.expire(self.key, ttl_s)
+            pipe.execute()
+        log.warning("scheduler %s registered again: Redis had lost its registration", self.name)
+
     def tick(self):
         self.heartbeat()
         if self.acquire_lock():

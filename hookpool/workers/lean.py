@@ -37,15 +37,18 @@ hookpool itself never makes dependent jobs. Counting dependents in the
 deletion script, and falling back to rq's path when there are some, would fix it.
 """
 
+import logging
 import time
 
-from rq import Queue
+from rq import Queue, worker_registration
 from rq import job as rq_job
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job
 from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
+
+log = logging.getLogger(__name__)
 
 SUSPENSION_CHECK_INTERVAL_S = 1.0
 # A heartbeat gives the worker's key the whole worker TTL (minutes): renewing it every few seconds is plenty.
@@ -230,13 +233,30 @@ class LeanWorkerMixin:
         if pipeline is None and full_ttl and self._heartbeat_is_fresh():
             return
         if pipeline is None:
-            # rq sends the heartbeat's HSET and EXPIRE as two round trips.
+            # rq sends the heartbeat's HSET and EXPIRE as two round trips; the
+            # membership check rides along, to notice a Redis that lost our registration.
             with self.connection.pipeline(transaction=False) as pipe:
+                pipe.sismember(worker_registration.REDIS_WORKER_KEYS, self.key)
                 super().heartbeat(timeout, pipeline=pipe)
-                pipe.execute()
+                still_registered = pipe.execute()[0]
+            if not still_registered:
+                self._register_again()
         else:
             super().heartbeat(timeout, pipeline=pipeline)
         self._full_heartbeat_at = time.monotonic() if full_ttl else None
+
+    def _register_again(self):
+        """Write the registration rq's register_birth writes, after Redis lost it (restart, failover, flush).
+
+        Without it the worker goes on delivering but rq's tools and `hookpool
+        status` no longer see it, and a health check would restart it for nothing.
+        """
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, mapping=self.serialize())
+            worker_registration.register(self, pipe)
+            pipe.expire(self.key, self.worker_ttl + 60)
+            pipe.execute()
+        log.warning("worker %s registered again: Redis had lost its registration", self.name)
 
     def _heartbeat_is_fresh(self):
         return self._full_heartbeat_at is not None and time.monotonic() - self._full_heartbeat_at < HEARTBEAT_REFRESH_S
