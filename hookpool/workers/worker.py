@@ -14,6 +14,7 @@ import socket
 from rq import SimpleWorker
 
 from .. import defaults, queues
+from .jobs import DeliveryFailed
 from .lean import LeanJob, LeanQueue, LeanWorkerMixin, enable_recent_values
 from .recovery import RecoveringWorkerMixin, keep_working
 
@@ -22,6 +23,19 @@ log = logging.getLogger(__name__)
 
 class HookpoolWorker(RecoveringWorkerMixin, LeanWorkerMixin, SimpleWorker):
     """SimpleWorker with a short lease on running jobs (recovery.py), in fewer Redis round trips (lean.py)."""
+
+    def handle_exception(self, job, *exc_info):
+        """A delivery whose last attempt failed is an outcome, not a crash.
+
+        deliver() has logged it in one line already; rq would add an ERROR with
+        a traceback. Other exceptions, which are bugs or outages, keep rq's report.
+        """
+        if isinstance(exc_info[1], DeliveryFailed):
+            for handler in self._exc_handlers:
+                if handler(job, *exc_info) is False:
+                    break
+            return
+        super().handle_exception(job, *exc_info)
 
 
 def worker_name(generation=1):
