@@ -5,22 +5,51 @@ name is an error rather than a silently ignored typo.
 """
 
 import ipaddress
+import math
 import os
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, field, fields
 
 from . import defaults
 from .errors import ConfigurationError
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a numeric variable may take: low..high, low itself excluded when open_low."""
+
+    low: float
+    high: float
+    open_low: bool = False
+
+    def holds(self, value):
+        above_low = value > self.low if self.open_low else value >= self.low
+        return math.isfinite(value) and above_low and value <= self.high
+
+    def describe(self):
+        return f"{'above' if self.open_low else 'at least'} {self.low:g} and at most {self.high:g}"
+
+
+HOUR_S = 3600
+DAY_S = 24 * HOUR_S
+# A timeout of zero would fail every delivery; one past an hour would pin a worker for good.
+TIMEOUT_RANGE = Range(0, HOUR_S, open_low=True)
+BACKOFF_RANGE = Range(0, DAY_S)
+
+
+def _tunable(default, allowed):
+    return field(default=default, metadata={"range": allowed})
+
+
+@dataclass(frozen=True)
 class Config:
-    connect_timeout_s: float = defaults.CONNECT_TIMEOUT_S
-    delivery_deadline_s: float = defaults.DELIVERY_DEADLINE_S
-    retry_backoff_s: int = defaults.RETRY_BACKOFF_S
-    retry_backoff_max_s: int = defaults.RETRY_BACKOFF_MAX_S
-    retry_after_max_s: int = defaults.RETRY_AFTER_MAX_S
+    connect_timeout_s: float = _tunable(defaults.CONNECT_TIMEOUT_S, TIMEOUT_RANGE)
+    delivery_deadline_s: float = _tunable(defaults.DELIVERY_DEADLINE_S, TIMEOUT_RANGE)
+    retry_backoff_s: int = _tunable(defaults.RETRY_BACKOFF_S, BACKOFF_RANGE)
+    retry_backoff_max_s: int = _tunable(defaults.RETRY_BACKOFF_MAX_S, BACKOFF_RANGE)
+    retry_after_max_s: int = _tunable(defaults.RETRY_AFTER_MAX_S, BACKOFF_RANGE)
     # Share of the delivery workers one hook may hold; 1 turns the cap off (workers/fairness.py).
-    hook_worker_share: float = defaults.HOOK_WORKER_SHARE
+    hook_worker_share: float = _tunable(defaults.HOOK_WORKER_SHARE, Range(0, 1, open_low=True))
     data_dir: str = ".hookpool"
     # Comma-separated CIDRs that hooks may deliver into although they are
     # loopback, private, link-local...; see destinations.py.
@@ -37,17 +66,30 @@ VARIABLES = {f"HOOKPOOL_{f.name.upper()}": f for f in fields(Config)}
 OTHER_VARIABLES = {"HOOKPOOL_LOG_LEVEL"}
 
 
+# Plain decimal notation only: float() and int() would also take nan, inf, 1e999,
+# "1_000", " 5" and non-ASCII digits, none of which anyone means as a timeout.
+WHOLE_NUMBER = re.compile("[0-9]+")
+DECIMAL_NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
 def _parse(variable, field, text):
     if field.type is str or field.type == "str":
         return text
-    parse = float if field.type in (float, "float") else int
-    try:
-        value = parse(text)
-    except ValueError:
-        raise ConfigurationError(f"{variable}={text!r} is not a number") from None
-    if value < 0:
-        raise ConfigurationError(f"{variable}={text!r} must not be negative")
+    is_float = field.type in (float, "float")
+    pattern, parse = (DECIMAL_NUMBER, float) if is_float else (WHOLE_NUMBER, int)
+    if not pattern.fullmatch(text) or len(text) > MAX_NUMBER_CHARS:
+        kind = "a decimal number such as 2.5" if is_float else "a whole number"
+        raise ConfigurationError(f"{variable}={text!r} is not {kind}")
+
+    value = parse(text)
+    allowed = field.metadata["range"]
+    if not allowed.holds(value):
+        raise ConfigurationError(f"{variable}={text!r} is out of range: must be {allowed.describe()}")
     return value
+
+
+# Longer than any value in range can usefully be; keeps int() off pathological input.
+MAX_NUMBER_CHARS = 32
 
 
 def parse_networks(text, variable="HOOKPOOL_ALLOW_NETWORKS"):

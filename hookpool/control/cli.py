@@ -15,7 +15,7 @@ import redis
 from .. import __version__
 from ..config import load_config
 from ..connection import connect
-from ..errors import HookpoolError
+from ..errors import ConfigurationError, HookpoolError
 
 
 class CommandFailed(click.ClickException):
@@ -92,11 +92,18 @@ def cli(ctx, redis_url):
     """hookpool: deliver webhooks for a tree of accounts.
 
     \b
-    Roles (see the Procfile):   worker, scheduler
+    Roles (see the Procfile):   worker, scheduler, api
     Accounts and hooks:         accounts ..., hooks ...
     Events:                     publish FILE
     Kazoo maintenance:          hooks_configured, failure_status, ...
     Trying it out:              listen, demo
+
+    \b
+    Example:
+      hookpool demo
+      account=$(hookpool accounts create "Office")
+      hookpool hooks create $account --name calls --uri https://example.com/in --event channel_create
+      hookpool --redis-url redis://queue.internal:6379/0 worker
     """
     if isinstance(ctx.obj, App):
         return
@@ -106,8 +113,18 @@ def cli(ctx, redis_url):
         raise CommandFailed(str(exc)) from None
 
 
+LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 def setup_logging(level_name):
-    level_name = (level_name or os.environ.get("HOOKPOOL_LOG_LEVEL") or "INFO").upper()
+    """Log at level_name (from --log-level), else HOOKPOOL_LOG_LEVEL, else INFO; return the level used."""
+    if not level_name:
+        level_name = os.environ.get("HOOKPOOL_LOG_LEVEL") or "INFO"
+        # --log-level is checked by click; the variable has no such guard, and logging would raise a traceback.
+        if level_name.upper() not in LOG_LEVEL_NAMES:
+            raise ConfigurationError(f"HOOKPOOL_LOG_LEVEL={level_name!r} is not a log level; "
+                                     f"use one of {', '.join(LOG_LEVEL_NAMES)}")
+    level_name = level_name.upper()
     logging.basicConfig(
         level=level_name,
         format="%(asctime)s %(levelname)s [pid %(process)d] %(name)s: %(message)s",
