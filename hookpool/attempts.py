@@ -23,8 +23,12 @@ def trim_by_age(pipe, account_id, now_ms, max_age_s=defaults.ATTEMPTS_MAX_AGE_S)
 
 
 def read(redis, account_id, hook_id=None, since_ms=None, failed_only=False, limit=100):
-    """Entries of one account, newest first, optionally for one hook, since a time, failures only."""
-    oldest = str(since_ms) if since_ms is not None else "-"
+    """Entries of one account, newest first, optionally for one hook, since a time, failures only.
+
+    since_ms is clamped to [0, now]: stream ids are unsigned, so a time before
+    the epoch means "from the beginning", and one in the future finds nothing.
+    """
+    oldest = str(min(max(since_ms, 0), now_ms())) if since_ms is not None else "-"
     found = []
     # Filtering happens here, so read in pages until enough entries match.
     newest = "+"

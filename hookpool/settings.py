@@ -4,6 +4,7 @@ An account's own value wins over the system value; the system value wins over
 the default in defaults.py. Values are validated before anything is written.
 """
 
+import re
 from dataclasses import dataclass
 
 from . import defaults, keys
@@ -35,13 +36,32 @@ def validate(name, value):
     """Return value as an int within 1..upper bound of the setting, or raise ValidationError."""
     if name not in UPPER_BOUNDS:
         raise ValidationError("setting", name, f"is not one of {sorted(UPPER_BOUNDS)}")
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ValidationError(name, value, "is not a whole number") from None
+    number = parse_whole_number(name, value)
     if not 1 <= number <= UPPER_BOUNDS[name]:
         raise ValidationError(name, value, f"must be between 1 and {UPPER_BOUNDS[name]}")
     return number
+
+
+def parse_whole_number(field, value):
+    """An int given as an int, or as plain ASCII digits (a leading minus allowed) and nothing else.
+
+    int() alone would also take " 5", "+100", "1_000" and full-width or
+    Arabic-Indic digits, which the HTTP API refuses; the command line must
+    accept exactly what the API does.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    if not PLAIN_DIGITS.fullmatch(text):
+        raise ValidationError(field, value, "is not a whole number")
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValidationError(field, value, f"has too many digits (at most {MAX_NUMBER_DIGITS})")
+    return int(text)
+
+
+PLAIN_DIGITS = re.compile("-?[0-9]+")
+# Far above any bound a setting has, far below Python's 4300-digit conversion limit.
+MAX_NUMBER_DIGITS = 18
 
 
 def set_system(redis, name, value):

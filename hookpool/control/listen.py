@@ -5,6 +5,9 @@ sit inside another program.
 """
 
 import json
+import math
+import re
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -104,14 +107,28 @@ class Receiver:
 
 
 def parse_statuses(text):
-    try:
-        statuses = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a status code or a comma-separated list of them") from None
+    parts = text.split(",")
+    if not all(STATUS_DIGITS.fullmatch(part) for part in parts):
+        raise click.BadParameter(f"{text!r} is not a status code or a comma-separated list of them")
+    statuses = [int(part) for part in parts]
     bad = [s for s in statuses if not 100 <= s <= 599]
     if bad:
         raise click.BadParameter(f"{bad[0]} is not an HTTP status code (100 to 599)")
     return statuses
+
+
+# Three ASCII digits: int() would also take " 200", "+200" and non-ASCII digits.
+STATUS_DIGITS = re.compile("[0-9]{3}")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan (which passes every comparison) and inf."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 @click.command("listen")
@@ -120,7 +137,7 @@ def parse_statuses(text):
               help="0 picks a free port.")
 @click.option("--status", "status_text", default="200", show_default=True,
               help="Status to answer, or a comma-separated sequence (500,500,200), the last repeating.")
-@click.option("--delay", "delay_s", type=click.FloatRange(0, 3600), default=0.0, help="Seconds to wait before answering.")
+@click.option("--delay", "delay_s", type=FiniteFloatRange(0, 3600), default=0.0, help="Seconds to wait before answering.")
 @click.option("--json", "as_json", is_flag=True, help="Print each request as one JSON line.")
 def listen(host, port, status_text, delay_s, as_json):
     """Receive webhooks and print them, to try hooks out.
@@ -144,13 +161,32 @@ def listen(host, port, status_text, delay_s, as_json):
         receiver = Receiver(host, port, statuses, delay_s, on_request=show)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    click.echo(f"listening on http://{host}:{receiver.port}/ (answering {status_text}); Ctrl-C stops", err=True)
-    receiver.start()
+    stop = threading.Event()
+    previous_handlers = catch_stop_signals(stop)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
+        receiver.start()
+        click.echo(f"listening on http://{host}:{receiver.port}/ (answering {status_text}); Ctrl-C stops",
+                   err=True)
+        # wait() with a timeout, in a loop: the main thread runs signal handlers only between waits.
+        while not stop.wait(1.0):
+            pass
+    finally:
         receiver.stop()
+        restore_signal_handlers(previous_handlers)
+    click.echo("stopped", err=True)
+
+
+def catch_stop_signals(stop):
+    """Make SIGINT and SIGTERM set stop: ending listen so is the normal end, not an abort (exit 0).
+
+    Installed before "listening" is printed, so a signal sent on seeing that line is never missed.
+    """
+    return {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+
+
+def restore_signal_handlers(previous_handlers):
+    for number, handler in previous_handlers.items():
+        signal.signal(number, handler)
 
 
 COMMANDS = [listen]

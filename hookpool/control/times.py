@@ -8,19 +8,22 @@ import click
 
 from ..errors import ValidationError
 
-RELATIVE_TIME = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
+# [0-9], not \d: \d would also take full-width and Arabic-Indic digits, which nothing else accepts.
+RELATIVE_TIME = re.compile(r"([0-9]{1,9})([smhdw])")
 SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_since(text, now_ms):
     """Epoch ms of TIME: ISO 8601 (UTC unless it names an offset), or relative to now (15m, 2h, 3d)."""
-    relative = RELATIVE_TIME.match(text)
+    relative = RELATIVE_TIME.fullmatch(text)
     if relative:
         count, unit = relative.groups()
         return now_ms - int(count) * SECONDS_PER_UNIT[unit] * 1000
 
     try:
-        moment = datetime.fromisoformat(text.strip())
+        if not text.isascii():
+            raise ValueError("only ASCII is ISO 8601")
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError("--since", text, "is neither ISO 8601 (2026-12-03T14:00:00Z) "
                                                "nor a time ago (30s, 15m, 2h, 3d, 1w)") from None
