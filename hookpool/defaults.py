@@ -53,8 +53,10 @@ HOOK_WORKER_SHARE = 0.5
 DEFER_BACKOFF_S = 1
 DEFER_BACKOFF_MAX_S = 5
 
-# Events.
+# Events. MAX_EVENT_BYTES bounds one event (as compact JSON, UTF-8); MAX_INPUT_BYTES
+# bounds one whole published input (a file, stdin, a JSON array of many events).
 MAX_EVENT_BYTES = 1024 * 1024
+MAX_INPUT_BYTES = 64 * 1024 * 1024
 MAX_EVENT_DEPTH = 32
 
 # RQ bookkeeping: how long failed delivery jobs stay in RQ's failed registry,

@@ -81,15 +81,51 @@ def make_event(payload, event_type=None, account_id=None):
 
 
 def parse_event_text(text, event_type=None, account_id=None):
-    """Parse one JSON text (an object or an array of objects) into Events."""
-    if len(text) > defaults.MAX_EVENT_BYTES:
-        raise ValidationError("event", f"{len(text)} bytes", f"is larger than {defaults.MAX_EVENT_BYTES} bytes")
+    """Parse one JSON text (an object or an array of objects) into Events.
+
+    The whole text may hold up to MAX_INPUT_BYTES; each event in it up to MAX_EVENT_BYTES.
+    """
+    check_input_size(len(text.encode("utf-8", "surrogatepass")))
+    document = load_json(text, "event")
+    if not isinstance(document, list):
+        check_event_size(len(text.encode("utf-8", "surrogatepass")))
+        return [make_event(document, event_type, account_id)]
+    return [make_event(_sized(item, index), event_type, account_id) for index, item in enumerate(document)]
+
+
+def check_input_size(size_bytes, field="input"):
+    if size_bytes > defaults.MAX_INPUT_BYTES:
+        raise ValidationError(field, f"{size_bytes} bytes",
+                              f"is larger than the limit for a whole input, {defaults.MAX_INPUT_BYTES} bytes")
+
+
+def check_event_size(size_bytes, field="event"):
+    if size_bytes > defaults.MAX_EVENT_BYTES:
+        raise ValidationError(field, f"{size_bytes} bytes",
+                              f"is larger than the limit for one event, {defaults.MAX_EVENT_BYTES} bytes")
+
+
+def _sized(item, index):
+    """item, once its size as compact JSON is within the one-event limit."""
     try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError("event", _short(text), f"is not valid JSON ({exc})") from None
-    items = document if isinstance(document, list) else [document]
-    return [make_event(item, event_type, account_id) for item in items]
+        size_bytes = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
+        return item  # too deep to measure: make_event names what is wrong with it
+    check_event_size(size_bytes, f"event[{index}]")
+    return item
+
+
+def load_json(text, field):
+    """json.loads, with every way it can refuse text turned into one ValidationError naming field."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(field, _short(text), f"is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValidationError(field, None, "nests too deeply to be read as JSON") from None
+    except ValueError:
+        # The only other ValueError json raises: an integer past Python's 4300-digit conversion limit.
+        raise ValidationError(field, None, "holds a number with too many digits") from None
 
 
 def _check_value(value, path="event", depth=0):

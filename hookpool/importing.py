@@ -21,6 +21,7 @@ from redis.exceptions import WatchError
 
 from . import accounts, hooks, keys
 from .errors import HookpoolError, ValidationError
+from .events import load_json
 from .ids import check_id
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,10 @@ def read_documents(text):
     """Documents from JSON: Kazoo's envelope {"data": [...]}, a list, one object, or JSON lines."""
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except json.JSONDecodeError:
         return _read_json_lines(text)
+    except (ValueError, RecursionError):
+        parsed = load_json(text, "source")  # the digit or nesting limit, reported as such
     if isinstance(parsed, dict) and isinstance(parsed.get("data"), list):
         return parsed["data"]
     return parsed if isinstance(parsed, list) else [parsed]
@@ -76,8 +79,10 @@ def _read_json_lines(text):
             continue
         try:
             documents.append(json.loads(line))
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ValidationError(f"line {number}", line[:60], f"is not JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):
+            documents.append(load_json(line, f"line {number}"))
     return documents
 
 

@@ -53,10 +53,11 @@ def import_hooks(app, source, account_id, parent_id, ignore_unknown_fields, dry_
 
 
 def decode(source):
+    # utf-8-sig: a byte order mark at the start (Windows editors write one) is dropped, not refused.
     try:
-        return source.read().decode("utf-8")
+        return source.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationError("source", f"byte {exc.start}", "is not UTF-8 text") from None
+        raise ValidationError("source", None, f"is not UTF-8 text (first bad byte at offset {exc.start})") from None
 
 
 def echo_result(plan, dry_run, as_json):

@@ -5,7 +5,7 @@ import json
 import click
 
 from ..errors import ValidationError
-from ..events import EVENT_TYPES, parse_event_text
+from ..events import EVENT_TYPES, check_input_size, load_json, parse_event_text
 from ..publishing import publish
 from ..scheduler.schedule import run_scheduler
 from ..workers.worker import run_worker
@@ -65,8 +65,8 @@ def publish_command(app, source, event_type, account_id):
 
     \b
     Example:
-      hookpool publish examples/kazoo-samples/channel_create.json
-      hookpool publish --event notifications examples/kazoo-samples/notifications.json
+      hookpool publish --account $account examples/kazoo-samples/channel_create.json
+      hookpool publish --account $account --event notifications examples/kazoo-samples/notifications.json
       echo '{"account_id": "...", "hook_event": "channel_answer"}' | hookpool publish -
     """
     events = read_events(source.read(), event_type, account_id)
@@ -78,17 +78,21 @@ def publish_command(app, source, event_type, account_id):
 
 def read_events(data, event_type=None, account_id=None):
     """Events from a JSON document (object or array) or from JSON lines."""
+    check_input_size(len(data))
+    # utf-8-sig: editors on Windows start JSON files with a byte order mark, which is not an error.
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationError("input", f"byte {exc.start}", "is not UTF-8 text") from None
+        raise ValidationError("input", None, f"is not UTF-8 text (first bad byte at offset {exc.start})") from None
 
     try:
         json.loads(text)
     except RecursionError:
         raise ValidationError("input", f"{len(data)} bytes", "nests too deeply to be an event") from None
-    except ValueError:
+    except json.JSONDecodeError:
         return _read_json_lines(text, event_type, account_id)
+    except ValueError:
+        load_json(text, "input")  # not a syntax error: the digit limit, reported as such
     return parse_event_text(text, event_type, account_id)
 
 
