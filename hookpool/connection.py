@@ -47,6 +47,11 @@ def locate(url=None, data_dir=".hookpool"):
     return start_embedded(data_dir)
 
 
+def checked_client(url):
+    """A client for url, checked with PING: raises RedisUnavailable (one line) if nothing answers."""
+    return _checked_client(url)
+
+
 def _checked_client(url):
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=5)

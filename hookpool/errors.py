@@ -20,14 +20,26 @@ class RedisUnavailable(HookpoolError):
 class ValidationError(HookpoolError):
     """Input (a hook field, an event, a CLI argument) breaks a rule.
 
-    The message names the field and shows the bad value.
+    The message names the field and shows the bad value, cut to
+    SHOWN_VALUE_CHARS so that a huge bad value cannot flood the terminal; a
+    missing value (None) is not shown at all ("account_id is missing ...").
     """
+
+    SHOWN_VALUE_CHARS = 80
 
     def __init__(self, field, value, rule):
         self.field = field
         self.value = value
         self.rule = rule
-        super().__init__(f"{field}: {value!r} {rule}")
+        if value is None:
+            super().__init__(f"{field} {rule}")
+        else:
+            super().__init__(f"{field}: {shorten(repr(value), self.SHOWN_VALUE_CHARS)} {rule}")
+
+
+def shorten(text, limit):
+    """text itself if it fits in limit characters, else its start and '...'."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class DestinationRefused(HookpoolError):

@@ -244,9 +244,11 @@ def _check_modifiers(event_type, custom_data):
             raise ValidationError("custom_data.type", None,
                                   "is required for object hooks: a document type such as user or device, or all")
         action = custom_data.get("action")
+        choices = f"{', '.join(OBJECT_ACTIONS)}, all"
+        if action is None:
+            raise ValidationError("custom_data.action", None, f"is required for object hooks: one of {choices}")
         if action not in OBJECT_ACTIONS + (ALL,):
-            raise ValidationError("custom_data.action", action,
-                                  f"is required for object hooks: one of {', '.join(OBJECT_ACTIONS)}, all")
+            raise ValidationError("custom_data.action", action, f"must be one of {choices}")
 
 
 CHECKS = {

@@ -66,7 +66,7 @@ def test_a_missing_required_field_answers_400_required(api):
     answer = api.call("PUT", f"/v2/accounts/{api.account()}/webhooks", {"name": "x", "hook": "all"})
 
     assert field_error(answer) == ("uri", "required")
-    assert answer.json["data"]["uri"]["required"]["message"] == "uri: None is required"
+    assert answer.json["data"]["uri"]["required"]["message"] == "uri is required"
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"name": "x"}', b'{"data": [1]}', b""])

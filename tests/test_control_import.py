@@ -89,7 +89,7 @@ def test_every_refused_document_is_reported_with_its_reason_and_nothing_is_writt
         "refused document 2 (name 'bad uri'): uri: 'ftp://93.184.215.14/x' must be an absolute http or https URL",
         "refused document 3 (name 'bad retries'): retries: 9 must be between 0 and 4",
         f"refused document 4 (name 'taken id'): id: '{CALLS}' is already a hook",
-        "refused document 5 (name 'no account'): account_id: None is missing: name it in pvt_account_id or "
+        "refused document 5 (name 'no account'): account_id is missing: name it in pvt_account_id or "
         "account_id, or pass --account",
         "refused document 6 (name 'extra'): field: 'colour' is not a Kazoo webhook field "
         "(--ignore-unknown-fields skips such)",
@@ -158,7 +158,7 @@ def test_a_file_that_is_not_utf8_is_one_line(redis, tmp_path):
     path = tmp_path / "latin1.json"
     path.write_bytes(b'[{"name": "caf\xe9"}]')
     result = run(redis, "hooks", "import", path)
-    assert result.stderr == "Error: source: 'byte 14' is not UTF-8 text\n"
+    assert result.stderr == "Error: source is not UTF-8 text (first bad byte at offset 14)\n"
 
 
 def test_a_missing_file_is_one_line_usage_error(redis, tmp_path):

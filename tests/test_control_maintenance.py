@@ -163,8 +163,9 @@ def test_flush_hook_failures_removes_one_hooks_entries(redis):
     assert json.loads(run(redis, "flush_hook_failures", CUSTOMER, ANSWERED_SYSTEM, "--json").stdout) == {"flushed": 2}
 
 
-def test_flush_hook_failures_refuses_a_hook_of_another_account(redis):
-    failed_with(run(redis, "flush_hook_failures", CUSTOMER, PARKING), f"no hook with id '{PARKING}'")
+def test_flush_hook_failures_refuses_a_hook_of_another_account_naming_its_owner(redis):
+    failed_with(run(redis, "flush_hook_failures", CUSTOMER, PARKING),
+                f"hook: '{PARKING}' belongs to account {OFFICE}, not to {CUSTOMER}")
     assert redis.zcard(keys.hook_failures(PARKING)) == 3
 
 

@@ -9,7 +9,14 @@ from .output import echo_json, echo_table, format_ms, plural
 
 @click.group("accounts", cls=AliasedGroup)
 def accounts_group():
-    """Create, list, show and delete accounts (a tree: each may have a parent)."""
+    """Create, list, show and delete accounts (a tree: each may have a parent).
+
+    \b
+    Example:
+      root=$(hookpool accounts create "Reseller")
+      hookpool accounts list
+      hookpool accounts show $root
+    """
 
 
 @accounts_group.command("create")

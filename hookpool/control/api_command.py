@@ -55,7 +55,13 @@ def api(app, host, port, threads, log_level):
 
 @click.group("keys", cls=AliasedGroup)
 def keys_group():
-    """Issue, list and revoke API keys (stored hashed; a key is shown only when issued)."""
+    """Issue, list and revoke API keys (stored hashed; a key is shown only when issued).
+
+    \b
+    Example:
+      hookpool keys create --account 91eb05e5c68d7ca05e7618b6821d2d16
+      hookpool keys list
+    """
 
 
 @keys_group.command("create")

@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 import click
-import redis as redis_client
 
 from .. import accounts, hooks, keys, maintenance, settings
 from ..config import load_config
-from ..connection import locate, stop_embedded
+from ..connection import checked_client, locate, stop_embedded
 from ..errors import HookpoolError
 from ..events import EVENT_TYPES, hook_wants, parse_event_text
 from ..publishing import publish
@@ -66,7 +65,8 @@ def demo(app, samples_dir, worker_count, keep):
     allow_loopback()
 
     url, started_redis = locate(app.redis_url, app.config.data_dir)
-    redis = redis_client.Redis.from_url(url)
+    # Checked before anything starts, so an unreachable Redis is the same one line as for every command.
+    redis = checked_client(url)
     click.echo(f"Redis: {url}{' (embedded, started for the demo)' if started_redis else ''}")
 
     ok_receiver = Receiver(statuses=[200]).start()

@@ -27,7 +27,13 @@ def parse_custom_data(pairs):
 
 @click.group("hooks", cls=AliasedGroup)
 def hooks_group():
-    """Create, list, show, change, enable, disable and delete hooks."""
+    """Create, list, show, change, enable, disable and delete hooks.
+
+    \b
+    Example:
+      hookpool hooks create $account --name calls --uri https://example.com/in --event channel_create
+      hookpool hooks list $account
+    """
 
 
 @hooks_group.command("create")
@@ -153,6 +159,8 @@ def update(app, hook_id, name, uri, event_type, http_verb, data_format, retries,
     Example:
       hookpool hooks update 5f0e1b2c3d4e5f60718293a4b5c6d7e8 --retries 4 --format json
     """
+    if clear_custom_data and custom_data:
+        raise click.UsageError("--clear-custom-data and --custom-data contradict each other; give one of them")
     given = {
         "name": name, "uri": uri, "hook": event_type, "http_verb": http_verb, "format": data_format,
         "retries": retries, "include_subaccounts": include_subaccounts, "include_internal_legs": include_internal_legs,
@@ -160,7 +168,7 @@ def update(app, hook_id, name, uri, event_type, http_verb, data_format, retries,
     }
     fields = {k: v for k, v in given.items() if v is not None}
     if not fields:
-        raise click.UsageError("nothing to change; give at least one option (see --help)")
+        raise click.UsageError("nothing to change; give at least one option")
     echo_hook(hooks.update_hook(app.redis, hook_id, fields), as_json)
 
 
