@@ -237,9 +237,9 @@ def _paths():
             "parameters": [ACCOUNT_ID],
             "get": _operation("Failure window settings of an account", "200", _ref("SettingsReport"), "settings"),
             "post": _operation("Set both; one left out falls back (system key)", "200", _ref("SettingsReport"), "settings",
-                               _request(_ref("AccountSettings"))),
+                               _request(_ref("AccountSettings")), errors=account_ops),
             "patch": _operation("Set some; null falls back (system key)", "200", _ref("SettingsReport"), "settings",
-                                _request(_ref("AccountSettings"))),
+                                _request(_ref("AccountSettings")), errors=account_ops),
         },
         "/v2/settings": {
             "get": _operation("System settings", "200", _ref("SettingsReport"), "settings"),
