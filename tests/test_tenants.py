@@ -168,7 +168,8 @@ def test_commands_naming_one_account_and_another_accounts_hook_are_refused(real_
     refused = run("flush-hook-failures", forest["r1"].id, r2_own.id)
     listed = run("hooks", "list", forest["r1"].id, "--json")
 
-    assert refused.exit_code == 1 and f"no hook with id {r2_own.id!r}" in refused.output
+    assert refused.exit_code == 1
+    assert f"hook: {r2_own.id!r} belongs to account {forest['r2'].id}, not to {forest['r1'].id}" in refused.output
     assert r2_own.id not in listed.output and forest["r2"].id not in listed.output
 
 
