@@ -170,9 +170,7 @@ class HookpoolScheduler(Scheduler):
     def run(self, burst=False):
         """Tick every interval until SIGTERM or SIGINT; a Redis outage is waited out, not fatal."""
         self._install_signal_handlers()
-        wait_for_redis(self.connection)
-        self.register_birth()
-        self.connection.hset(self.key, "pid", os.getpid())
+        self._start_up()
         try:
             while not self._stop_requested:
                 started = time.monotonic()
@@ -187,6 +185,17 @@ class HookpoolScheduler(Scheduler):
                 time.sleep(max(0.0, self._interval - (time.monotonic() - started)))
         finally:
             self._leave()
+
+    def _start_up(self):
+        """Register this scheduler, waiting out a Redis that goes away while we do."""
+        while True:
+            wait_for_redis(self.connection)
+            try:
+                self.register_birth()
+                self.connection.hset(self.key, "pid", os.getpid())
+                return
+            except redis.RedisError as exc:
+                log.warning("scheduler %s lost Redis while starting (%s); waiting for it", self.name, exc)
 
     def _install_signal_handlers(self):
         # Only a flag: the loop ends at its next tick, and _leave does the Redis work outside the handler.
@@ -207,7 +216,7 @@ class HookpoolScheduler(Scheduler):
 
 def run_scheduler(redis_client, burst=False):
     scheduler = HookpoolScheduler(queue_name=queues.MAINTENANCE, connection=redis_client, interval=TICK_S)
-    wait_for_redis(redis_client)
-    register(scheduler)
+    # The pass is registered by whichever scheduler leads, on its first tick, where a
+    # Redis outage is waited out like any other.
     log.info("scheduler %s starting", scheduler.name)
     scheduler.run(burst=burst)
