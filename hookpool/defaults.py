@@ -65,8 +65,14 @@ MAX_EVENT_DEPTH = 32
 # the outcome); see workers/recovery.py.
 JOB_FAILURE_TTL_S = 7 * 24 * 3600
 DELIVERY_JOB_SLACK_S = 10
-# Fanning one event out takes milliseconds; a short timeout keeps an abandoned fan-out's lease short.
+# Fanning one event out takes milliseconds, a batch well under a second; a short
+# timeout keeps an abandoned fan-out's lease short.
 FANOUT_JOB_TIMEOUT_S = 20
+# Events published together share fan-out jobs (publishing.py): up to this many
+# events, and about this much payload (as compact JSON), per job. An event larger
+# than the byte bound travels alone.
+FAN_OUT_BATCH_EVENTS = 50
+FAN_OUT_BATCH_BYTES = 256 * 1024
 DISABLE_PASS_TIMEOUT_S = 600
 
 # Recovery (workers/recovery.py). A running job whose worker died is presumed

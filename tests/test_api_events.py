@@ -15,8 +15,9 @@ def api(fake_redis):
     return Api(fake_redis)
 
 
-def queued_args(redis, name):
-    return [job.args[0] for job in Queue(name, connection=redis).get_jobs()]
+def queued_events(redis):
+    """The events waiting in fan-out jobs, in publishing order."""
+    return [event for job in Queue(queues.EVENTS, connection=redis).get_jobs() for event in job.args[0]]
 
 
 def test_one_event_is_accepted_with_202_once_its_fan_out_job_is_in_redis(api):
@@ -25,8 +26,9 @@ def test_one_event_is_accepted_with_202_once_its_fan_out_job_is_in_redis(api):
     answer = api.call("POST", f"/v2/accounts/{account_id}/events", CALL)
 
     assert answer.status_code == 202 and answer.json["data"]["accepted"] == 1
-    [event] = queued_args(api.redis, queues.EVENTS)
+    [event] = queued_events(api.redis)
     assert (event["account_id"], event["event_type"], event["payload"]["call_id"]) == (account_id, "channel_create", "abc")
+    assert answer.json["data"]["event_ids"] == [event["event_id"]]
 
 
 def test_a_batch_may_hold_events_of_descendant_accounts(api):
@@ -36,7 +38,7 @@ def test_a_batch_may_hold_events_of_descendant_accounts(api):
     answer = api.call("POST", f"/v2/accounts/{parent}/events", [CALL, {**CALL, "account_id": child}])
 
     assert answer.json["data"]["accepted"] == 2
-    assert [e["account_id"] for e in queued_args(api.redis, queues.EVENTS)] == [parent, child]
+    assert [e["account_id"] for e in queued_events(api.redis)] == [parent, child]
 
 
 def test_payloads_without_hook_event_take_the_type_from_the_query(api):
@@ -45,7 +47,7 @@ def test_payloads_without_hook_event_take_the_type_from_the_query(api):
     answer = api.call("POST", f"/v2/accounts/{account_id}/events?event_type=notifications", {"event_name": "x"})
 
     assert answer.status_code == 202
-    assert queued_args(api.redis, queues.EVENTS)[0]["event_type"] == "notifications"
+    assert queued_events(api.redis)[0]["event_type"] == "notifications"
 
 
 def test_an_event_of_an_account_outside_the_path_refuses_the_whole_batch(api):
@@ -54,7 +56,7 @@ def test_an_event_of_an_account_outside_the_path_refuses_the_whole_batch(api):
     answer = api.call("POST", f"/v2/accounts/{account_id}/events", [CALL, {**CALL, "account_id": stranger}])
 
     assert field_error(answer)[0] == "[1].account_id"
-    assert queued_args(api.redis, queues.EVENTS) == []
+    assert queued_events(api.redis) == []
 
 
 @pytest.mark.parametrize("data, field", [
@@ -65,7 +67,7 @@ def test_bad_events_answer_400_naming_the_field(api, data, field):
     answer = api.call("POST", f"/v2/accounts/{api.account()}/events", data)
 
     assert field_error(answer)[0] == field
-    assert queued_args(api.redis, queues.EVENTS) == []
+    assert queued_events(api.redis) == []
 
 
 def test_an_event_over_the_size_limit_answers_400(api):

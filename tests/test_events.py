@@ -1,6 +1,7 @@
 """Events: what a published payload must carry, and publishing as all or nothing."""
 
 import json
+from pathlib import Path
 
 import pytest
 from rq import Queue
@@ -10,6 +11,7 @@ from hookpool.errors import ValidationError
 from hookpool.events import make_event, parse_event_text
 from hookpool.publishing import publish
 
+SAMPLES = Path(__file__).resolve().parent.parent / "examples" / "kazoo-samples"
 ACCOUNT_ID = "91eb05e5c68d7ca05e7618b6821d2d16"
 CALL = {"account_id": ACCOUNT_ID, "hook_event": "channel_create", "call_id": "abc"}
 
@@ -123,14 +125,95 @@ def events_queued(redis):
     return Queue(queues.EVENTS, connection=redis).count
 
 
-def test_publishing_enqueues_one_fan_out_job_per_event(fake_redis):
+def fan_out_jobs(redis):
+    return Queue(queues.EVENTS, connection=redis).jobs
+
+
+def test_events_published_together_share_a_fan_out_job_named_by_the_first_event(fake_redis):
+    accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
+    answer = {**CALL, "hook_event": "channel_answer"}
+
+    event_ids = publish(fake_redis, [CALL, answer])
+
+    [job] = fan_out_jobs(fake_redis)
+    assert len(set(event_ids)) == 2
+    assert job.id == event_ids[0]
+    assert [(e["event_id"], e["event_type"], e["payload"]) for e in job.args[0]] == [
+        (event_ids[0], "channel_create", CALL), (event_ids[1], "channel_answer", answer)]
+    assert job.result_ttl == 0 and job.timeout == defaults.FANOUT_JOB_TIMEOUT_S
+
+
+def test_an_event_published_alone_is_its_fan_out_jobs_id(fake_redis):
     accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
 
-    job_ids = publish(fake_redis, [CALL, {**CALL, "hook_event": "channel_answer"}])
+    [event_id] = publish(fake_redis, [CALL])
 
-    assert len(job_ids) == 2
-    assert Queue(queues.EVENTS, connection=fake_redis).job_ids == job_ids
-    assert fake_redis.llen("rq:queue:hookpool-events") == 2
+    assert [job.id for job in fan_out_jobs(fake_redis)] == [event_id]
+    assert fake_redis.llen("rq:queue:hookpool-events") == 1
+
+
+def test_a_fan_out_job_holds_at_most_the_batch_count_of_events_in_publishing_order(fake_redis, monkeypatch):
+    monkeypatch.setattr(defaults, "FAN_OUT_BATCH_EVENTS", 3)
+    accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
+
+    event_ids = publish(fake_redis, [{**CALL, "call_id": str(n)} for n in range(7)])
+
+    batches = [[e["event_id"] for e in job.args[0]] for job in fan_out_jobs(fake_redis)]
+    assert batches == [event_ids[0:3], event_ids[3:6], event_ids[6:7]]
+    assert [[e["payload"]["call_id"] for e in job.args[0]] for job in fan_out_jobs(fake_redis)] == [
+        ["0", "1", "2"], ["3", "4", "5"], ["6"]]
+
+
+def test_a_fan_out_job_holds_about_the_batch_bytes_of_payload_and_a_larger_event_travels_alone(
+        fake_redis, monkeypatch):
+    monkeypatch.setattr(defaults, "FAN_OUT_BATCH_BYTES", 1000)
+    accounts.create_account(fake_redis, "tenant", account_id=ACCOUNT_ID)
+    small = [{**CALL, "call_id": str(n), "note": "x" * 300} for n in range(4)]
+    large = {**CALL, "call_id": "large", "note": "y" * 5000}
+
+    publish(fake_redis, small[:2] + [large] + small[2:])
+
+    assert [[e["payload"]["call_id"] for e in job.args[0]] for job in fan_out_jobs(fake_redis)] == [
+        ["0", "1"], ["large"], ["2", "3"]]
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.json")), ids=lambda path: path.stem)
+def test_the_size_publishing_batches_by_is_near_the_events_size_as_json(sample):
+    for payload in json.loads(sample.read_text()):
+        compact_bytes = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+        estimate_bytes = make_event(payload, event_type=sample.stem, account_id=ACCOUNT_ID).size_bytes
+
+        assert compact_bytes / 2 <= estimate_bytes <= compact_bytes * 2, payload
+
+
+@pytest.mark.parametrize("payload", [
+    {**CALL, "nested": {"list": [1, 2.5, None, True, "text", {"deep": []}]}},
+    {**CALL, "text": "caf\u00e9 \u6771\u4eac \U0001f600"},
+    {**CALL, "subclassed": type("Text", (str,), {})("still a string")},
+    {**CALL, "nesting": json.loads("[" * defaults.MAX_EVENT_DEPTH + "]" * defaults.MAX_EVENT_DEPTH)},
+])
+def test_payloads_the_quick_check_is_unsure_of_are_still_accepted_when_valid(payload):
+    assert make_event(payload).size_bytes > 0
+
+
+@pytest.mark.parametrize("extra, field, rule", [
+    ({"x": float("nan")}, "event.x", "is not a finite number"),
+    ({"x": [1, float("-inf")]}, "event.x[1]", "is not a finite number"),
+    ({"x": {"y": "\ud800"}}, "event.x.y", "lone surrogate"),
+    ({"\udfff": 1}, "event", "has a key that is not a valid Unicode string"),
+    ({"x": {7: "seven"}}, "event.x", "has a key that is not a valid Unicode string"),
+    ({"x": (1, 2)}, "event.x", "is a tuple"),
+    ({"x": b"bytes"}, "event.x", "is a bytes"),
+    ({"x": json.loads("[" * (defaults.MAX_EVENT_DEPTH + 1) + "]" * (defaults.MAX_EVENT_DEPTH + 1))}, "event",
+     "nests deeper"),
+])
+def test_what_publishing_refuses_is_named_with_its_place_in_the_event(extra, field, rule):
+    with pytest.raises(ValidationError) as refused:
+        make_event({**CALL, **extra})
+
+    assert refused.value.field == field
+    assert rule in refused.value.rule
 
 
 def test_publishing_to_an_unknown_account_is_refused_and_nothing_is_enqueued(fake_redis):

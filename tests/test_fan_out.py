@@ -2,10 +2,13 @@
 
 import pytest
 from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.registry import FailedJobRegistry
 
 from hookpool import accounts, hooks, queues
 from hookpool.events import make_event, payload_for
-from hookpool.publishing import publish
+from hookpool.publishing import FAN_OUT, publish
+from hookpool.workers import jobs
 
 ROOT_ID = "a" * 32
 CHILD_ID = "b" * 32
@@ -159,3 +162,87 @@ def test_an_event_for_an_account_deleted_after_publishing_is_dropped(tree):
     SimpleWorker([Queue(queues.EVENTS, connection=tree)], connection=tree).work(burst=True)
 
     assert Queue(queues.DELIVERIES, connection=tree).count == 0
+
+
+def run_fan_outs(redis):
+    SimpleWorker([Queue(queues.EVENTS, connection=redis)], connection=redis).work(burst=True)
+
+
+def deliveries_by_call(redis):
+    """{call_id: sorted delivery ids} of the deliveries queued so far."""
+    by_call = {}
+    for job in Queue(queues.DELIVERIES, connection=redis).jobs:
+        by_call.setdefault(job.args[0]["event"]["payload"]["call_id"], []).append(job.id)
+    return {call_id: sorted(ids) for call_id, ids in by_call.items()}
+
+
+def test_every_event_of_a_batch_gets_its_own_deliveries_with_ids_derived_from_its_own_id(tree):
+    hook_ids = [add_hook(tree, GRANDCHILD_ID, name) for name in ("one", "two")]
+    below = add_hook(tree, ROOT_ID, "below", include_subaccounts=True)
+    calls = [call_in(GRANDCHILD_ID, call_id="in-grandchild"), call_in(CHILD_ID, call_id="in-child"),
+             call_in(SIBLING_ID, event="channel_answer", call_id="answered")]
+
+    event_ids = publish(tree, calls)
+    run_fan_outs(tree)
+
+    assert Queue(queues.EVENTS, connection=tree).count == 0
+    assert deliveries_by_call(tree) == {
+        "in-grandchild": sorted(jobs._delivery_id(event_ids[0], h) for h in hook_ids + [below]),
+        "in-child": [jobs._delivery_id(event_ids[1], below)],
+    }
+
+
+def test_an_event_whose_fan_out_fails_is_set_apart_in_a_job_of_its_own_and_the_rest_are_delivered(
+        tree, monkeypatch, caplog):
+    add_hook(tree, GRANDCHILD_ID, "create")
+    real_lookup = hooks.hooks_for_event
+
+    def failing_for_bad_calls(redis, event, ancestor_ids):
+        if event.payload["call_id"] == "bad":
+            raise ValueError("index unreadable")
+        return real_lookup(redis, event, ancestor_ids)
+
+    monkeypatch.setattr(hooks, "hooks_for_event", failing_for_bad_calls)
+    calls = [call_in(GRANDCHILD_ID, call_id=c) for c in ("good-1", "bad", "good-2")]
+    calls[1]["hook_event"] = "channel_answer"  # its own index lookup, not the batch's cached one
+
+    event_ids = publish(tree, calls)
+    run_fan_outs(tree)
+
+    assert sorted(deliveries_by_call(tree)) == ["good-1", "good-2"]
+    failed = FailedJobRegistry(queues.EVENTS, connection=tree)
+    assert failed.get_job_ids() == [event_ids[1]]
+    [set_apart] = Job.fetch(event_ids[1], connection=tree).args[0]
+    assert set_apart["payload"]["call_id"] == "bad"
+    assert f"event {event_ids[1]}: fan-out failed; moved to a fan-out job of its own" in caplog.text
+
+
+def test_a_fan_out_job_holding_one_event_as_an_earlier_hookpool_enqueued_it_still_fans_out(tree):
+    hook_id = add_hook(tree, GRANDCHILD_ID, "create")
+    event = make_event(call_in(GRANDCHILD_ID))
+    queue = Queue(queues.EVENTS, connection=tree)
+    job = queue.enqueue(FAN_OUT, event.to_job_args(), result_ttl=0)
+
+    run_fan_outs(tree)
+
+    [delivery] = Queue(queues.DELIVERIES, connection=tree).jobs
+    assert delivery.id == jobs._delivery_id(job.id, hook_id)
+    assert delivery.args[0]["event"]["payload"] == event.payload
+
+
+def test_events_of_one_batch_read_an_accounts_hooks_once(tree, monkeypatch):
+    add_hook(tree, GRANDCHILD_ID, "create")
+    lookups = []
+    real_lookup = hooks.hooks_for_event
+
+    def counted_lookup(redis, event, ancestor_ids):
+        lookups.append(event)
+        return real_lookup(redis, event, ancestor_ids)
+
+    monkeypatch.setattr(hooks, "hooks_for_event", counted_lookup)
+
+    publish(tree, [call_in(GRANDCHILD_ID, call_id=str(n)) for n in range(5)])
+    run_fan_outs(tree)
+
+    assert len(lookups) == 1
+    assert len(deliveries_by_call(tree)) == 5

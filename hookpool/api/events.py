@@ -5,7 +5,7 @@
                                               {"data": {"since_ms": MS, "hook_id": ID (optional)}}
 
 Intake answers 202 only once publishing has returned, that is once every event
-of the request is in Redis as a fan-out job: a client that got 202 may forget
+of the request is in Redis in a fan-out job: a client that got 202 may forget
 the events. A batch is accepted whole or refused whole. Each event belongs to
 the account in the path, or to one of its descendants; an event without an
 account_id is taken to be the path account's.

@@ -1,4 +1,4 @@
-"""The RQ jobs: fan_out turns one event into deliveries; deliver makes one attempt.
+"""The RQ jobs: fan_out turns published events into deliveries; deliver makes one attempt.
 
 A delivery's RQ job id is its delivery id: it stays the same across retries,
 which RQ runs as the same job, so receivers can deduplicate on X-Delivery-ID.
@@ -12,14 +12,17 @@ import time
 import uuid
 
 import requests
-from redis import WatchError
+from redis import RedisError, WatchError
 from rq import Retry, get_current_job
+from rq.exceptions import StopRequested
+from rq.timeouts import JobTimeoutException
 
 from .. import attempts, defaults, failures, hooks, keys, queues, settings
 from ..config import load_config
 from ..errors import CorruptRecord, NotFound
 from ..events import Event, hook_wants, payload_for
 from ..ids import new_id
+from ..publishing import EVENT_ID_FIELD, fan_out_job_data
 from . import fairness
 from .backoff import retry_delay_s
 from .lean import recent
@@ -32,7 +35,7 @@ DELIVER = "hookpool.workers.jobs.deliver"
 SKIPPED = "skipped"
 # job.meta key: how many times a delivery was put back by the fairness cap (workers/fairness.py).
 DEFERRALS_META_KEY = "hookpool_deferrals"
-# Delivery ids of a fan-out are derived from the event's job id and the hook id, so
+# Delivery ids of a fan-out are derived from the event's id and the hook id, so
 # a fan-out run again after an interruption enqueues the same delivery ids.
 DELIVERY_ID_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4d55-9a43-3b1d5e7c9a10")
 
@@ -53,23 +56,98 @@ def http_session():
     return _session
 
 
-def fan_out(event_args):
-    """RQ job: enqueue one delivery job for every hook the event fires."""
+def fan_out(events_args):
+    """RQ job: enqueue one delivery job for every hook each event of a published batch fires.
+
+    Every delivery of the batch is enqueued in one MULTI at the end, so a
+    fan-out run again after an interruption enqueues nothing twice: either
+    none of its deliveries were enqueued, or the job had finished.
+    """
     job = get_current_job()
     redis = job.connection
-    event = Event.from_job_args(event_args)
+    batch = _identified_events(events_args, job.id)
+    lookups = FanOutLookups(redis)
 
-    account_path = redis.hget(keys.account(event.account_id), "path")
-    if account_path is None:
-        log.warning("event %s dropped: account %s was deleted after publishing", job.id, event.account_id)
-        return 0
-    ancestor_ids = account_path.decode().split(",") if account_path else []
+    deliveries, set_apart = [], []
+    for event_id, event in batch:
+        try:
+            wanted = _wanted_hooks(lookups, event, event_id)
+        except (RedisError, JobTimeoutException, StopRequested):
+            raise  # the worker's trouble, not the event's: the whole batch runs again (workers/recovery.py)
+        except Exception:
+            if len(batch) == 1:
+                raise
+            log.exception("event %s: fan-out failed; moved to a fan-out job of its own", event_id)
+            set_apart.append((event_id, event))
+            continue
+        deliveries.extend(delivery_job_data(redis, event, wanted, event_id))
 
-    candidates = hooks.hooks_for_event(redis, event, ancestor_ids)
-    wanted = [h for h in candidates if _entitled(h, event, ancestor_ids, job.id) and hook_wants(h, event)]
-    enqueue_deliveries(redis, event, wanted, event_id=job.id)
-    log.info("event %s %s in account %s: %d deliveries", job.id, event.event_type, event.account_id, len(wanted))
-    return len(wanted)
+    _enqueue_fan_out_results(redis, deliveries, set_apart)
+    return len(deliveries)
+
+
+def _identified_events(events_args, job_id):
+    """[(event id, Event)] from a fan-out job's argument.
+
+    A job enqueued by a hookpool that published one event per job carries a
+    single event, whose id is the job's.
+    """
+    if isinstance(events_args, dict):
+        return [(job_id, Event.from_job_args(events_args))]
+    return [(args[EVENT_ID_FIELD], Event.from_job_args(args)) for args in events_args]
+
+
+class FanOutLookups:
+    """What a batch's events share, read from Redis once per batch: account paths and index candidates.
+
+    Hooks changed while the batch fans out are caught at delivery, which
+    reads the hook again.
+    """
+
+    def __init__(self, redis):
+        self.redis = redis
+        self._ancestor_ids = {}
+        self._candidates = {}
+
+    def ancestor_ids(self, account_id):
+        """The account's ancestors, root first; None if the account is gone."""
+        if account_id not in self._ancestor_ids:
+            path = self.redis.hget(keys.account(account_id), "path")
+            self._ancestor_ids[account_id] = None if path is None else [a for a in path.decode().split(",") if a]
+        return self._ancestor_ids[account_id]
+
+    def candidates(self, event, ancestor_ids):
+        wanted_by = (event.account_id, event.event_type)
+        if wanted_by not in self._candidates:
+            self._candidates[wanted_by] = hooks.hooks_for_event(self.redis, event, ancestor_ids)
+        return self._candidates[wanted_by]
+
+
+def _wanted_hooks(lookups, event, event_id):
+    ancestor_ids = lookups.ancestor_ids(event.account_id)
+    if ancestor_ids is None:
+        log.warning("event %s dropped: account %s was deleted after publishing", event_id, event.account_id)
+        return []
+
+    candidates = lookups.candidates(event, ancestor_ids)
+    wanted = [h for h in candidates if _entitled(h, event, ancestor_ids, event_id) and hook_wants(h, event)]
+    log.info("event %s %s in account %s: %d deliveries", event_id, event.event_type, event.account_id, len(wanted))
+    return wanted
+
+
+def _enqueue_fan_out_results(redis, deliveries, set_apart):
+    """Enqueue a batch's deliveries, and the events set apart in fan-out jobs of their own, in one MULTI."""
+    if not (deliveries or set_apart):
+        return
+    on_failure = rerun_callback()
+    events_queue = queues.queue(redis, queues.EVENTS)
+    fan_outs = [fan_out_job_data(events_queue, [identified], on_failure) for identified in set_apart]
+    with redis.pipeline() as pipe:
+        if deliveries:
+            queues.queue(redis, queues.DELIVERIES).enqueue_many(deliveries, pipeline=pipe)
+        if fan_outs:
+            events_queue.enqueue_many(fan_outs, pipeline=pipe)
+        pipe.execute()
 
 
 def _entitled(hook, event, ancestor_ids, event_id):
@@ -93,10 +171,20 @@ def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
     With event_id (a fan-out), the ids are derived from it, so doing it twice
     gives the same ids; without (a replay), every delivery gets a new id.
     """
+    jobs = delivery_job_data(redis, event, wanted_hooks, event_id)
+    if jobs:
+        queues.queue(redis, queues.DELIVERIES).enqueue_many(jobs)
+    return [job.job_id for job in jobs]
+
+
+def delivery_job_data(redis, event, wanted_hooks, event_id=None):
+    """rq's EnqueueData for one delivery job per hook (ids as enqueue_deliveries says)."""
+    if not wanted_hooks:
+        return []
     queue = queues.queue(redis, queues.DELIVERIES)
     timeout_s = job_timeout_s(load_config().delivery_deadline_s)
     on_failure = rerun_callback()
-    jobs = [
+    return [
         queue.prepare_data(
             DELIVER,
             # The hook's account travels with the delivery: a hook id re-created in another account must not get it.
@@ -111,9 +199,6 @@ def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
         )
         for hook in wanted_hooks
     ]
-    if jobs:
-        queue.enqueue_many(jobs)
-    return [job.job_id for job in jobs]
 
 
 def _delivery_id(event_id, hook_id):
