@@ -73,6 +73,9 @@ FANOUT_JOB_TIMEOUT_S = 20
 # than the byte bound travels alone.
 FAN_OUT_BATCH_EVENTS = 50
 FAN_OUT_BATCH_BYTES = 256 * 1024
+# A fan-out job that has collected this many deliveries carries its remaining
+# events over to a new fan-out job (one event's deliveries are never split).
+FAN_OUT_MAX_DELIVERIES = 2000
 DISABLE_PASS_TIMEOUT_S = 600
 
 # Recovery (workers/recovery.py). A running job whose worker died is presumed

@@ -1,11 +1,13 @@
 """Fan-out: which hooks an event fires, run through the real fan_out job on an in-memory Redis."""
 
+import logging
+
 import pytest
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from hookpool import accounts, hooks, queues
+from hookpool import accounts, defaults, hooks, queues
 from hookpool.events import make_event, payload_for
 from hookpool.publishing import FAN_OUT, publish
 from hookpool.workers import jobs
@@ -246,3 +248,25 @@ def test_events_of_one_batch_read_an_accounts_hooks_once(tree, monkeypatch):
 
     assert len(lookups) == 1
     assert len(deliveries_by_call(tree)) == 5
+
+
+def test_events_past_the_delivery_bound_of_a_fan_out_job_are_carried_over_to_a_new_one(tree, monkeypatch, caplog):
+    monkeypatch.setattr(defaults, "FAN_OUT_MAX_DELIVERIES", 3)
+    hook_ids = [add_hook(tree, GRANDCHILD_ID, name) for name in ("one", "two")]
+    event_ids = publish(tree, [call_in(GRANDCHILD_ID, call_id=str(n)) for n in range(3)])
+    carried = []
+    real_fan_out_job_data = jobs.fan_out_job_data
+
+    def noted_fan_out_job_data(queue, batch, on_failure):
+        carried.append([event_id for event_id, _ in batch])
+        return real_fan_out_job_data(queue, batch, on_failure)
+
+    monkeypatch.setattr(jobs, "fan_out_job_data", noted_fan_out_job_data)
+    caplog.set_level(logging.INFO, logger="hookpool")
+
+    run_fan_outs(tree)
+
+    assert carried == [[event_ids[2]]]  # two events gave four deliveries; the third went on alone
+    assert deliveries_by_call(tree) == {str(n): sorted(jobs._delivery_id(event_ids[n], h) for h in hook_ids)
+                                        for n in range(3)}
+    assert f"the other 1 events go on in fan-out job {event_ids[2]}" in caplog.text

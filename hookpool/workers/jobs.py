@@ -61,15 +61,23 @@ def fan_out(events_args):
 
     Every delivery of the batch is enqueued in one MULTI at the end, so a
     fan-out run again after an interruption enqueues nothing twice: either
-    none of its deliveries were enqueued, or the job had finished.
+    none of its deliveries were enqueued, or the job had finished. Events
+    whose accounts have many hooks could make that MULTI, and the job, huge:
+    once FAN_OUT_MAX_DELIVERIES are collected, the events not yet fanned out
+    are carried over to a new fan-out job, enqueued in the same MULTI.
     """
     job = get_current_job()
     redis = job.connection
     batch = _identified_events(events_args, job.id)
     lookups = FanOutLookups(redis)
 
-    deliveries, set_apart = [], []
-    for event_id, event in batch:
+    deliveries, set_apart, carried_over = [], [], []
+    for index, (event_id, event) in enumerate(batch):
+        if len(deliveries) >= defaults.FAN_OUT_MAX_DELIVERIES:
+            carried_over = batch[index:]
+            log.info("fan-out %s: %d deliveries reached; the other %d events go on in fan-out job %s",
+                     job.id, len(deliveries), len(carried_over), carried_over[0][0])
+            break
         try:
             wanted = _wanted_hooks(lookups, event, event_id)
         except (RedisError, JobTimeoutException, StopRequested):
@@ -82,7 +90,7 @@ def fan_out(events_args):
             continue
         deliveries.extend(delivery_job_data(redis, event, wanted, event_id))
 
-    _enqueue_fan_out_results(redis, deliveries, set_apart)
+    _enqueue_fan_out_results(redis, deliveries, set_apart, carried_over)
     return len(deliveries)
 
 
@@ -135,13 +143,15 @@ def _wanted_hooks(lookups, event, event_id):
     return wanted
 
 
-def _enqueue_fan_out_results(redis, deliveries, set_apart):
-    """Enqueue a batch's deliveries, and the events set apart in fan-out jobs of their own, in one MULTI."""
-    if not (deliveries or set_apart):
+def _enqueue_fan_out_results(redis, deliveries, set_apart, carried_over):
+    """Enqueue in one MULTI a batch's deliveries, its events set apart (a job each) and those carried over (one job)."""
+    if not (deliveries or set_apart or carried_over):
         return
     on_failure = rerun_callback()
     events_queue = queues.queue(redis, queues.EVENTS)
     fan_outs = [fan_out_job_data(events_queue, [identified], on_failure) for identified in set_apart]
+    if carried_over:
+        fan_outs.append(fan_out_job_data(events_queue, carried_over, on_failure))
     with redis.pipeline() as pipe:
         if deliveries:
             queues.queue(redis, queues.DELIVERIES).enqueue_many(deliveries, pipeline=pipe)
