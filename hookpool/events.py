@@ -43,7 +43,7 @@ class Event:
     account_id: str
     event_type: str
     payload: dict
-    # About the payload's size as compact JSON, in bytes, for sizing fan-out batches; 0 when not measured.
+    # The payload's size as compact, ASCII-escaped JSON, in bytes, for sizing fan-out batches; 0 when not measured.
     size_bytes: int = field(default=0, compare=False)
 
     def to_job_args(self):
@@ -131,58 +131,58 @@ def load_json(text, field):
 
 
 class _Unsure(Exception):
-    """The quick walk met something it leaves to the thorough one."""
+    """The quick check met something it leaves to the thorough one."""
 
 
 def _checked_size_bytes(payload):
-    """Check payload as _check_value does and return about its size as compact JSON, in bytes.
+    """Check payload as _check_value does; return its size as compact, ASCII-escaped JSON, in bytes.
 
-    Publishing checks every event, so the common case gets a quick walk: no
+    Publishing checks every event, so the common case gets a quick check: no
     path strings built, ASCII strings never searched for surrogates. Anything
     it is unsure of goes to _check_value, which names what is wrong.
     """
     try:
-        return _quick_size_bytes(payload, 0)
+        _quick_check(payload, 0)
     except (_Unsure, RecursionError):
         _check_value(payload)
-        return len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+    try:
+        return len(json.dumps(payload, separators=(",", ":")))
+    except ValueError as exc:
+        # What the checks let through and json still refuses: an integer past Python's 4300-digit limit.
+        raise ValidationError("event", None, f"cannot be written as JSON ({exc})") from None
 
 
-def _quick_size_bytes(value, depth):
-    """Size estimate of a valid value (non-ASCII characters counted as 4 bytes); raises _Unsure otherwise."""
+def _quick_check(value, depth):
+    """Return if value is certainly valid; raise _Unsure if _check_value should look."""
     if depth >= defaults.MAX_EVENT_DEPTH:
         raise _Unsure
     if type(value) is dict:
-        items, size_bytes = value.items(), len(value) + 1
+        items = value.items()
     elif type(value) is list:
-        items, size_bytes = enumerate(value), len(value) + 1
+        items = enumerate(value)
     else:
         raise _Unsure
 
     for key, item in items:
-        kind = type(key)
-        if kind is str:
-            size_bytes += _quick_text_size_bytes(key) + 1
-        elif kind is not int or type(value) is not list:
+        if type(key) is str:
+            _quick_check_text(key)
+        elif type(key) is not int or type(value) is not list:
             raise _Unsure
         kind = type(item)
         if kind is str:
-            size_bytes += _quick_text_size_bytes(item)
+            _quick_check_text(item)
         elif kind is int or kind is bool or item is None:
-            size_bytes += 5
+            continue
         elif kind is float and math.isfinite(item):
-            size_bytes += 20
+            continue
         else:
-            size_bytes += _quick_size_bytes(item, depth + 1)
-    return size_bytes
+            _quick_check(item, depth + 1)
 
 
-def _quick_text_size_bytes(text):
-    if text.isascii():
-        return len(text) + 2
-    if _LONE_SURROGATE.search(text):
+def _quick_check_text(text):
+    if not text.isascii() and _LONE_SURROGATE.search(text):
         raise _Unsure
-    return 4 * len(text) + 2
 
 
 def _check_value(value, path="event", depth=0):

@@ -3,7 +3,7 @@
 Every event gets an id of its own; publish returns them, in order, and each
 delivery id is derived from its event's id. Events published together travel
 in shared fan-out jobs of up to FAN_OUT_BATCH_EVENTS events and about
-FAN_OUT_BATCH_BYTES of payload: what rq spends on a job (a pickle, a zlib pass
+FAN_OUT_BATCH_BYTES of payload (as JSON): what rq spends on a job (a pickle, a zlib pass
 and some twenty hash fields) is then paid once per batch rather than once per
 event, which makes publishing a large batch several times faster. A fan-out
 job's id is the id of its first event, so an event published alone is found
@@ -60,13 +60,13 @@ def fan_out_batches(identified_events):
     return batches
 
 
-def fan_out_job_data(queue, batch, on_failure):
-    """rq's EnqueueData for the fan-out job of batch, [(event id, Event)], named by its first event's id."""
+def fan_out_job_data(queue, batch, on_failure, job_id=None):
+    """rq's EnqueueData for the fan-out job of batch, [(event id, Event)]; job_id defaults to the first event's id."""
     first_id, first = batch[0]
     return queue.prepare_data(
         FAN_OUT,
         args=([{EVENT_ID_FIELD: event_id, **event.to_job_args()} for event_id, event in batch],),
-        job_id=first_id,
+        job_id=job_id or first_id,
         result_ttl=0,
         failure_ttl=defaults.JOB_FAILURE_TTL_S,
         timeout=defaults.FANOUT_JOB_TIMEOUT_S,

@@ -178,13 +178,26 @@ def test_a_fan_out_job_holds_about_the_batch_bytes_of_payload_and_a_larger_event
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.json")), ids=lambda path: path.stem)
-def test_the_size_publishing_batches_by_is_near_the_events_size_as_json(sample):
+def test_publishing_batches_by_each_events_size_as_compact_json(sample):
     for payload in json.loads(sample.read_text()):
-        compact_bytes = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        event = make_event(payload, event_type=sample.stem, account_id=ACCOUNT_ID)
 
-        estimate_bytes = make_event(payload, event_type=sample.stem, account_id=ACCOUNT_ID).size_bytes
+        assert event.size_bytes == len(json.dumps(event.payload, separators=(",", ":"))), payload
 
-        assert compact_bytes / 2 <= estimate_bytes <= compact_bytes * 2, payload
+
+def test_large_numbers_and_escaped_characters_count_at_their_size_as_json():
+    event = make_event({**CALL, "numbers": [int("9" * 4000)] * 3, "controls": "\x00" * 1000})
+
+    assert event.size_bytes > 3 * 4000 + 6 * 1000
+
+
+@pytest.mark.parametrize("extra", [{}, {"subclassed": type("Text", (str,), {})("s")}], ids=["plain", "with a str subclass"])
+def test_a_number_too_long_to_write_as_json_is_refused_when_published(extra):
+    with pytest.raises(ValidationError) as refused:
+        make_event({**CALL, "n": 10 ** 5000, **extra})
+
+    assert refused.value.field == "event"
+    assert "cannot be written as JSON" in refused.value.rule and "4300 digits" in refused.value.rule
 
 
 @pytest.mark.parametrize("payload", [

@@ -194,8 +194,9 @@ def test_every_event_of_a_batch_gets_its_own_deliveries_with_ids_derived_from_it
     }
 
 
+@pytest.mark.parametrize("bad_index", [0, 1, 2])
 def test_an_event_whose_fan_out_fails_is_set_apart_in_a_job_of_its_own_and_the_rest_are_delivered(
-        tree, monkeypatch, caplog):
+        tree, monkeypatch, caplog, bad_index):
     add_hook(tree, GRANDCHILD_ID, "create")
     real_lookup = hooks.hooks_for_event
 
@@ -205,18 +206,33 @@ def test_an_event_whose_fan_out_fails_is_set_apart_in_a_job_of_its_own_and_the_r
         return real_lookup(redis, event, ancestor_ids)
 
     monkeypatch.setattr(hooks, "hooks_for_event", failing_for_bad_calls)
-    calls = [call_in(GRANDCHILD_ID, call_id=c) for c in ("good-1", "bad", "good-2")]
-    calls[1]["hook_event"] = "channel_answer"  # its own index lookup, not the batch's cached one
+    calls = [call_in(GRANDCHILD_ID, call_id=c) for c in ("good-1", "good-2")]
+    # Its own type, so its own index lookup rather than the batch's cached one.
+    calls.insert(bad_index, call_in(GRANDCHILD_ID, event="channel_answer", call_id="bad"))
 
     event_ids = publish(tree, calls)
     run_fan_outs(tree)
 
     assert sorted(deliveries_by_call(tree)) == ["good-1", "good-2"]
-    failed = FailedJobRegistry(queues.EVENTS, connection=tree)
-    assert failed.get_job_ids() == [event_ids[1]]
-    [set_apart] = Job.fetch(event_ids[1], connection=tree).args[0]
-    assert set_apart["payload"]["call_id"] == "bad"
-    assert f"event {event_ids[1]}: fan-out failed; moved to a fan-out job of its own" in caplog.text
+    set_apart_id = jobs.set_apart_job_id(event_ids[bad_index])
+    assert FailedJobRegistry(queues.EVENTS, connection=tree).get_job_ids() == [set_apart_id]
+    [set_apart] = Job.fetch(set_apart_id, connection=tree).args[0]
+    assert (set_apart["event_id"], set_apart["payload"]["call_id"]) == (event_ids[bad_index], "bad")
+    assert f"event {event_ids[bad_index]}: fan-out failed; moved to fan-out job {set_apart_id} of its own" in caplog.text
+
+
+def test_a_fan_out_run_again_after_it_enqueued_its_deliveries_enqueues_nothing_more(tree, caplog):
+    add_hook(tree, GRANDCHILD_ID, "create")
+    add_hook(tree, GRANDCHILD_ID, "everything", event="all")
+    event_ids = publish(tree, [call_in(GRANDCHILD_ID, call_id=str(n)) for n in range(2)])
+    job = Job.fetch(event_ids[0], connection=tree)
+
+    assert job.perform() == 4
+    queued = Queue(queues.DELIVERIES, connection=tree).job_ids
+    assert job.perform() == 0  # as after its worker died between the MULTI and the job's end
+
+    assert Queue(queues.DELIVERIES, connection=tree).job_ids == queued and len(queued) == 4
+    assert f"fan-out {job.id} was interrupted after enqueuing its deliveries" in caplog.text
 
 
 def test_a_fan_out_job_holding_one_event_as_an_earlier_hookpool_enqueued_it_still_fans_out(tree):

@@ -239,6 +239,24 @@ def test_publish_accepts_a_json_file_that_starts_with_a_byte_order_mark(dataset,
     assert queues.queue(dataset, queues.EVENTS).count == 1
 
 
+def test_publish_with_ids_prints_each_events_id_in_order_and_one_alone_names_its_fan_out_job(dataset, tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps({"account_id": OFFICE, "hook_event": "channel_create", "n": n})
+                              for n in range(3)))
+    alone = tmp_path / "alone.json"
+    alone.write_text(json.dumps({"account_id": OFFICE, "hook_event": "channel_answer"}))
+
+    batch = run(dataset, "publish", "--ids", path)
+    single = run(dataset, "publish", "--ids", alone)
+
+    assert batch.exit_code == 0 and single.exit_code == 0, batch.output + single.output
+    [count_line, *event_ids] = batch.stdout.splitlines()
+    [first_job, single_job] = queues.queue(dataset, queues.EVENTS).jobs
+    assert count_line == "published 3 events"
+    assert [e["event_id"] for e in first_job.args[0]] == event_ids
+    assert single.stdout.splitlines() == ["published 1 event", single_job.id]
+
+
 def test_hooks_import_accepts_a_json_file_that_starts_with_a_byte_order_mark(dataset, tmp_path):
     path = tmp_path / "hooks.json"
     document = {"name": "bom", "uri": "https://93.184.215.14/in", "hook": "channel_create"}

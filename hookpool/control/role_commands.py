@@ -55,8 +55,11 @@ def scheduler(app, burst, log_level):
               help="Event type of payloads that do not name it in hook_event "
                    "(notifications, object and parking payloads).")
 @click.option("--account", "account_id", metavar="ID", help="Publish into this account, replacing each account_id.")
+@click.option("--ids", "show_ids", is_flag=True,
+              help="Also print each event's id, one a line, in order. An event published alone is "
+                   "found in rq's tools under its id; deliveries of an event are derived from it.")
 @pass_app
-def publish_command(app, source, event_type, account_id):
+def publish_command(app, source, event_type, account_id, show_ids):
     """Publish the events in SOURCE (a file, or - for stdin).
 
     SOURCE holds a JSON array of events, one JSON object, or JSON lines (one
@@ -72,8 +75,10 @@ def publish_command(app, source, event_type, account_id):
     events = read_events(source.read(), event_type, account_id)
     if not events:
         raise ValidationError("source", source.name, "holds no events")
-    publish(app.redis, events)
+    event_ids = publish(app.redis, events)
     click.echo(f"published {plural(len(events), 'event')}")
+    if show_ids:
+        click.echo("\n".join(event_ids))
 
 
 def read_events(data, event_type=None, account_id=None):

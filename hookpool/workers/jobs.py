@@ -38,6 +38,9 @@ DEFERRALS_META_KEY = "hookpool_deferrals"
 # Delivery ids of a fan-out are derived from the event's id and the hook id, so
 # a fan-out run again after an interruption enqueues the same delivery ids.
 DELIVERY_ID_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4d55-9a43-3b1d5e7c9a10")
+# A field of hookpool's own on a fan-out job's rq hash: set in the MULTI that enqueues the job's
+# deliveries, and gone with the hash when the job ends (result_ttl 0).
+FANNED_OUT_FIELD = "hookpool_fanned_out"
 
 # One keep-alive HTTP session per worker process, made on first use.
 _session = None
@@ -59,15 +62,18 @@ def http_session():
 def fan_out(events_args):
     """RQ job: enqueue one delivery job for every hook each event of a published batch fires.
 
-    Every delivery of the batch is enqueued in one MULTI at the end, so a
-    fan-out run again after an interruption enqueues nothing twice: either
-    none of its deliveries were enqueued, or the job had finished. Events
+    Every delivery of the batch is enqueued in one MULTI at the end, which
+    also marks the job as fanned out, so a fan-out run again after an
+    interruption enqueues nothing twice. Events
     whose accounts have many hooks could make that MULTI, and the job, huge:
     once FAN_OUT_MAX_DELIVERIES are collected, the events not yet fanned out
     are carried over to a new fan-out job, enqueued in the same MULTI.
     """
     job = get_current_job()
     redis = job.connection
+    if redis.hexists(job.key, FANNED_OUT_FIELD):
+        log.warning("fan-out %s was interrupted after enqueuing its deliveries; not enqueuing them again", job.id)
+        return 0
     batch = _identified_events(events_args, job.id)
     lookups = FanOutLookups(redis)
 
@@ -85,12 +91,13 @@ def fan_out(events_args):
         except Exception:
             if len(batch) == 1:
                 raise
-            log.exception("event %s: fan-out failed; moved to a fan-out job of its own", event_id)
             set_apart.append((event_id, event))
+            log.exception("event %s: fan-out failed; moved to fan-out job %s of its own",
+                          event_id, set_apart_job_id(event_id))
             continue
         deliveries.extend(delivery_job_data(redis, event, wanted, event_id))
 
-    _enqueue_fan_out_results(redis, deliveries, set_apart, carried_over)
+    _enqueue_fan_out_results(job, deliveries, set_apart, carried_over)
     return len(deliveries)
 
 
@@ -143,13 +150,22 @@ def _wanted_hooks(lookups, event, event_id):
     return wanted
 
 
-def _enqueue_fan_out_results(redis, deliveries, set_apart, carried_over):
-    """Enqueue in one MULTI a batch's deliveries, its events set apart (a job each) and those carried over (one job)."""
-    if not (deliveries or set_apart or carried_over):
-        return
+def set_apart_job_id(event_id):
+    """The id of the fan-out job an event is set apart in: its own id may be the running job's."""
+    return uuid.uuid5(DELIVERY_ID_NAMESPACE, f"{event_id}/set apart").hex
+
+
+def _enqueue_fan_out_results(job, deliveries, set_apart, carried_over):
+    """Enqueue in one MULTI a batch's deliveries, its events set apart (a job each) and those carried over (one job).
+
+    The same MULTI marks the job as fanned out, so that a rerun after an
+    interruption between this MULTI and the job's end enqueues nothing twice.
+    """
+    redis = job.connection
     on_failure = rerun_callback()
     events_queue = queues.queue(redis, queues.EVENTS)
-    fan_outs = [fan_out_job_data(events_queue, [identified], on_failure) for identified in set_apart]
+    fan_outs = [fan_out_job_data(events_queue, [identified], on_failure, job_id=set_apart_job_id(identified[0]))
+                for identified in set_apart]
     if carried_over:
         fan_outs.append(fan_out_job_data(events_queue, carried_over, on_failure))
     with redis.pipeline() as pipe:
@@ -157,6 +173,7 @@ def _enqueue_fan_out_results(redis, deliveries, set_apart, carried_over):
             queues.queue(redis, queues.DELIVERIES).enqueue_many(deliveries, pipeline=pipe)
         if fan_outs:
             events_queue.enqueue_many(fan_outs, pipeline=pipe)
+        pipe.hset(job.key, FANNED_OUT_FIELD, 1)
         pipe.execute()
 
 
