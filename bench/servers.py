@@ -47,6 +47,7 @@ class RedisServer:
         self.process = None
 
     def start(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
         command = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                    "--dir", str(self.folder), "--save", "", "--appendonly", "no",
                    "--logfile", str(self.folder / "redis.log")]
