@@ -36,7 +36,7 @@ import rq  # noqa: E402
 from rq import Queue  # noqa: E402
 
 from bench import servers  # noqa: E402
-from bench.scale import ScaleSetup  # noqa: E402
+from bench.scale import ScaleSetup, alternated_pass_ms  # noqa: E402
 from hookpool import accounts, hooks, queues  # noqa: E402
 from hookpool.publishing import publish  # noqa: E402
 
@@ -362,15 +362,16 @@ def _median_note(rounds):
 def run_scale(bench, sizes):
     """Goal 4: the big registry lives in a second redis-server, so the ten-hook and big rates can alternate."""
     bench.fresh()
-    small_pass_ms = ScaleSetup(bench.redis, bench.receiver.url).disable_pass_ms(sizes.small_hooks, sizes.small_hooks)
+    small = ScaleSetup(bench.redis, bench.receiver.url)
+    small.build(sizes.small_hooks)
 
     big_server = servers.RedisServer(bench.folder / "big-registry").start()
     try:
         with bench.using(big_server):
             scale = ScaleSetup(bench.redis, bench.receiver.url)
             per_hook_bytes = scale.build(sizes.scale_hooks)
-            big_pass_ms = scale.disable_pass_ms(None, sizes.small_hooks)
             per_failure_bytes = scale.failure_entry_bytes()
+        small_pass_ms, big_pass_ms = alternated_pass_ms(small, scale, sizes.small_hooks)
 
         rounds = []
         for number in range(1, sizes.rounds + 1):

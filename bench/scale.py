@@ -18,7 +18,7 @@ HOOKS_PER_ACCOUNT = 10
 WRITE_BATCH = 1000
 # Below the default threshold (6), so that repeated passes find the same work and disable nothing.
 FAILURES_PER_FAILING_HOOK = 3
-PASS_REPEATS = 7
+PASS_REPEATS = 15
 FAILURE_MEMORY_HOOKS = 10_000
 FAILURES_PER_HOOK_FOR_MEMORY = 5
 FAILURE_MEMORY_REPEATS = 3
@@ -56,20 +56,19 @@ class ScaleSetup:
                 self.hook_ids.append(hook.id)
             pipe.execute()
 
-    def disable_pass_ms(self, hook_count, failing_count):
-        """Median duration of a disable pass with failing_count hooks failing (building hook_count first if given)."""
-        if hook_count is not None:
-            self.build(hook_count)
+    def add_failing(self, failing_count):
+        """Give failing_count hooks, spread over the registry, failures below the threshold; return their ids."""
         failing = self.hook_ids[::max(1, len(self.hook_ids) // failing_count)][:failing_count]
         self._add_failures(failing, FAILURES_PER_FAILING_HOOK)
+        return failing
 
-        durations_ms = []
-        for _ in range(PASS_REPEATS):
-            started = time.perf_counter()
-            disable_pass(self.redis)
-            durations_ms.append((time.perf_counter() - started) * 1000)
-        failures.flush_hooks(self.redis, failing)
-        return statistics.median(durations_ms)
+    def disable_pass_ms(self):
+        started = time.perf_counter()
+        disable_pass(self.redis)
+        return (time.perf_counter() - started) * 1000
+
+    def remove_failures(self, hook_ids):
+        failures.flush_hooks(self.redis, hook_ids)
 
     def failure_entry_bytes(self):
         """Redis memory per failure entry, the failing-hooks set included.
@@ -100,3 +99,15 @@ class ScaleSetup:
         """Redis's memory, less its clients' buffers: a big pipeline's query buffer is freed only seconds later."""
         memory = self.redis.info("memory")
         return memory["used_memory"] - memory["mem_clients_normal"]
+
+
+def alternated_pass_ms(small, big, failing_count):
+    """Median durations (ms) of disable passes over two registries, alternated so that drift hits both alike."""
+    failing = {setup: setup.add_failing(failing_count) for setup in (small, big)}
+    durations_ms = {small: [], big: []}
+    for _ in range(PASS_REPEATS):
+        for setup in (small, big):
+            durations_ms[setup].append(setup.disable_pass_ms())
+    for setup, hook_ids in failing.items():
+        setup.remove_failures(hook_ids)
+    return statistics.median(durations_ms[small]), statistics.median(durations_ms[big])
