@@ -1,6 +1,6 @@
 """hookpool's benchmark: every figure of issue 5, each as a ratio against a baseline of the same run.
 
-    python -m bench            # the full run, a few minutes
+    python -m bench            # the full run, about fifteen minutes on two cores
     python -m bench --quick    # smaller counts (fewer jobs, 20,000 hooks instead of 100,000)
 
 It starts its own redis-server on a free port and its own HTTP receiver (a
