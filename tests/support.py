@@ -242,24 +242,22 @@ def role_environment(redis_url, **overrides):
     return env
 
 
-class RoleProcess:
-    """One hookpool worker or scheduler, in a process group of its own: rq forks a scheduler child."""
+class GroupProcess:
+    """A child process in a session (process group) of its own, its output in log_path.
 
-    def __init__(self, role, redis_url, log_path, burst=False, env=None):
-        self.role = role
+    Stopping signals the whole group, so it also reaches what the process
+    forked (rq's scheduler child of a worker).
+    """
+
+    def __init__(self, command, env, log_path):
         self.log_path = log_path
-        command = [sys.executable, str(RUN_ROLE), role, redis_url] + (["--burst"] if burst else [])
         with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=role_environment(redis_url, **(env or {})),
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
 
     @property
     def pid(self):
         return self.process.pid
-
-    def wait(self, timeout_s=30.0):
-        """Wait for a burst worker to finish; return its exit status."""
-        return self.process.wait(timeout=timeout_s)
 
     def log(self):
         return self.log_path.read_text(errors="replace")
@@ -277,7 +275,6 @@ class RoleProcess:
             self.process.wait(timeout=PROCESS_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             pass
-        # Also reaches rq's forked scheduler child, should it outlive its worker.
         self._signal_group(signal.SIGKILL)
         self.process.wait()
 
@@ -286,6 +283,19 @@ class RoleProcess:
             os.killpg(self.process.pid, sig)
         except ProcessLookupError:
             pass  # the whole group has exited already
+
+
+class RoleProcess(GroupProcess):
+    """One hookpool worker or scheduler, started through tests/run_role.py."""
+
+    def __init__(self, role, redis_url, log_path, burst=False, env=None):
+        self.role = role
+        command = [sys.executable, str(RUN_ROLE), role, redis_url] + (["--burst"] if burst else [])
+        super().__init__(command, role_environment(redis_url, **(env or {})), log_path)
+
+    def wait(self, timeout_s=30.0):
+        """Wait for a burst worker to finish; return its exit status."""
+        return self.process.wait(timeout=timeout_s)
 
 
 class Processes:

@@ -1,7 +1,6 @@
 """The API as operators run it: `hookpool api` (waitress) in a process of its own, on a real Redis,
 with a real worker delivering to a real receiver, and real HTTP requests."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,26 +8,22 @@ import sys
 import pytest
 import requests
 
-from support import REPO_ROOT, free_port, role_environment, wait_for
+from support import REPO_ROOT, GroupProcess, free_port, role_environment, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-class ApiServer:
+class ApiServer(GroupProcess):
     def __init__(self, redis_url, log_path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
         self.env = role_environment(redis_url)
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "hookpool", "api", "--port", str(self.port)],
-                cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__([sys.executable, "-m", "hookpool", "api", "--port", str(self.port)], self.env, log_path)
         wait_for(self._answers, timeout_s=20, what=f"hookpool api on port {self.port}")
 
     def _answers(self):
         if self.process.poll() is not None:
-            raise RuntimeError(f"hookpool api exited:\n{self.log_path.read_text()[-3000:]}")
+            raise RuntimeError(f"hookpool api exited:\n{self.log()[-3000:]}")
         try:
             return requests.get(self.url + "/v2/openapi.json", timeout=1).ok
         except requests.ConnectionError:
@@ -39,27 +34,13 @@ class ApiServer:
                               env=self.env, capture_output=True, text=True, timeout=30, check=True)
         return done.stdout.strip()
 
-    def stop(self):
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._signal_group(signal.SIGKILL)
-            self.process.wait()
-
-    def _signal_group(self, sig):
-        try:
-            os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass  # already gone
-
 
 @pytest.fixture
 def api_server(redis_server, tmp_path):
     server = ApiServer(redis_server.url, tmp_path / "api.log")
     yield server
     server.stop()
-    print(server.log_path.read_text(errors="replace")[-4000:])
+    print(server.log()[-4000:])
 
 
 class Client:
