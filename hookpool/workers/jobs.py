@@ -64,10 +64,10 @@ def fan_out(events_args):
 
     Every delivery of the batch is enqueued in one MULTI at the end, which
     also marks the job as fanned out, so a fan-out run again after an
-    interruption enqueues nothing twice. Events
-    whose accounts have many hooks could make that MULTI, and the job, huge:
-    once FAN_OUT_MAX_DELIVERIES are collected, the events not yet fanned out
-    are carried over to a new fan-out job, enqueued in the same MULTI.
+    interruption enqueues nothing twice. Events whose accounts have many
+    hooks could make that MULTI, and the job, huge: once
+    FAN_OUT_MAX_DELIVERIES are collected, the events not yet fanned out are
+    carried over to a new fan-out job, enqueued in the same MULTI.
     """
     job = get_current_job()
     redis = job.connection
@@ -76,6 +76,7 @@ def fan_out(events_args):
         return 0
     batch = _identified_events(events_args, job.id)
     lookups = FanOutLookups(redis)
+    delivery_jobs = DeliveryJobs(redis)
 
     deliveries, set_apart, carried_over = [], [], []
     for index, (event_id, event) in enumerate(batch):
@@ -95,9 +96,9 @@ def fan_out(events_args):
             log.exception("event %s: fan-out failed; moved to fan-out job %s of its own",
                           event_id, set_apart_job_id(event_id))
             continue
-        deliveries.extend(delivery_job_data(redis, event, wanted, event_id))
+        deliveries.extend(delivery_jobs.for_hooks(event, wanted, event_id))
 
-    _enqueue_fan_out_results(job, deliveries, set_apart, carried_over)
+    _enqueue_fan_out_results(job, delivery_jobs, deliveries, set_apart, carried_over)
     return len(deliveries)
 
 
@@ -155,14 +156,14 @@ def set_apart_job_id(event_id):
     return uuid.uuid5(DELIVERY_ID_NAMESPACE, f"{event_id}/set apart").hex
 
 
-def _enqueue_fan_out_results(job, deliveries, set_apart, carried_over):
+def _enqueue_fan_out_results(job, delivery_jobs, deliveries, set_apart, carried_over):
     """Enqueue in one MULTI a batch's deliveries, its events set apart (a job each) and those carried over (one job).
 
     The same MULTI marks the job as fanned out, so that a rerun after an
     interruption between this MULTI and the job's end enqueues nothing twice.
     """
     redis = job.connection
-    on_failure = rerun_callback()
+    on_failure = delivery_jobs.on_failure
     events_queue = queues.queue(redis, queues.EVENTS)
     fan_outs = [fan_out_job_data(events_queue, [identified], on_failure, job_id=set_apart_job_id(identified[0]))
                 for identified in set_apart]
@@ -170,7 +171,7 @@ def _enqueue_fan_out_results(job, deliveries, set_apart, carried_over):
         fan_outs.append(fan_out_job_data(events_queue, carried_over, on_failure))
     with redis.pipeline() as pipe:
         if deliveries:
-            queues.queue(redis, queues.DELIVERIES).enqueue_many(deliveries, pipeline=pipe)
+            delivery_jobs.queue.enqueue_many(deliveries, pipeline=pipe)
         if fan_outs:
             events_queue.enqueue_many(fan_outs, pipeline=pipe)
         pipe.hset(job.key, FANNED_OUT_FIELD, 1)
@@ -198,34 +199,38 @@ def enqueue_deliveries(redis, event, wanted_hooks, event_id=None):
     With event_id (a fan-out), the ids are derived from it, so doing it twice
     gives the same ids; without (a replay), every delivery gets a new id.
     """
-    jobs = delivery_job_data(redis, event, wanted_hooks, event_id)
+    delivery_jobs = DeliveryJobs(redis)
+    jobs = delivery_jobs.for_hooks(event, wanted_hooks, event_id)
     if jobs:
-        queues.queue(redis, queues.DELIVERIES).enqueue_many(jobs)
+        delivery_jobs.queue.enqueue_many(jobs)
     return [job.job_id for job in jobs]
 
 
-def delivery_job_data(redis, event, wanted_hooks, event_id=None):
-    """rq's EnqueueData for one delivery job per hook (ids as enqueue_deliveries says)."""
-    if not wanted_hooks:
-        return []
-    queue = queues.queue(redis, queues.DELIVERIES)
-    timeout_s = job_timeout_s(load_config().delivery_deadline_s)
-    on_failure = rerun_callback()
-    return [
-        queue.prepare_data(
-            DELIVER,
-            # The hook's account travels with the delivery: a hook id re-created in another account must not get it.
-            args=({"hook_id": hook.id, "hook_account_id": hook.account_id, "event": event.to_job_args()},),
-            job_id=_delivery_id(event_id, hook.id),
-            result_ttl=0,
-            failure_ttl=defaults.JOB_FAILURE_TTL_S,
-            timeout=timeout_s,
-            on_failure=on_failure,
-            # rq's default description is a repr of the whole event, written again for every hook.
-            description=f"delivery of {event.event_type} to hook {hook.id}",
-        )
-        for hook in wanted_hooks
-    ]
+class DeliveryJobs:
+    """Makes rq's EnqueueData for delivery jobs; made once per fan-out, as its parts cost more than a job."""
+
+    def __init__(self, redis):
+        self.queue = queues.queue(redis, queues.DELIVERIES)
+        self.timeout_s = job_timeout_s(load_config().delivery_deadline_s)
+        self.on_failure = rerun_callback()
+
+    def for_hooks(self, event, wanted_hooks, event_id=None):
+        """One delivery job per hook (ids as enqueue_deliveries says)."""
+        return [
+            self.queue.prepare_data(
+                DELIVER,
+                # The hook's account travels with the delivery: a hook id re-created in another account must not get it.
+                args=({"hook_id": hook.id, "hook_account_id": hook.account_id, "event": event.to_job_args()},),
+                job_id=_delivery_id(event_id, hook.id),
+                result_ttl=0,
+                failure_ttl=defaults.JOB_FAILURE_TTL_S,
+                timeout=self.timeout_s,
+                on_failure=self.on_failure,
+                # rq's default description is a repr of the whole event, written again for every hook.
+                description=f"delivery of {event.event_type} to hook {hook.id}",
+            )
+            for hook in wanted_hooks
+        ]
 
 
 def _delivery_id(event_id, hook_id):
