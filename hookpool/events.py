@@ -143,7 +143,7 @@ def _checked_size_bytes(payload):
     """
     try:
         _quick_check(payload, 0)
-    except (_Unsure, RecursionError):
+    except _Unsure:
         _check_value(payload)
 
     try:
